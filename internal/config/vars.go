@@ -79,6 +79,8 @@ var (
 	MaxAttempts      = Var{Name: "DOWNLOAD_MAX_ATTEMPTS", Default: "6", Help: "Attempts for retryable failures (404 soon after publication, 429, 5xx, timeouts) before FAILED", Services: []string{Worker}}
 	HostConcurrency  = Var{Name: "DOWNLOAD_HOST_CONCURRENCY", Default: "5", Help: "Concurrent downloads per host and worker process", Services: []string{Worker}}
 	AllowPrivate     = Var{Name: "DOWNLOAD_ALLOW_PRIVATE_NETWORKS", Default: "false", Help: "Allow downloads from loopback/private/link-local addresses (tests, private caches)", Services: []string{Worker}}
+	AllowNetworks    = Var{Name: "DOWNLOAD_ALLOW_NETWORKS", Default: "", Help: "Comma-separated CIDRs allowed even though private/loopback (e.g. a private cache 10.1.2.0/24)", Services: []string{Worker}}
+	CAFile           = Var{Name: "DOWNLOAD_CA_FILE", Default: "", Help: "Extra CA certificate (PEM) trusted for downloads besides the system roots", Services: []string{Worker}}
 	DeleteOnDeletion = Var{Name: "DOWNLOAD_APPLY_DELETIONS", Default: "false", Help: "Remove the local copy when a notification with rel=deletion arrives", Services: []string{Worker}}
 	MinFreeBytes     = Var{Name: "DOWNLOAD_MIN_FREE_BYTES", Default: "1073741824", Help: "Downloads wait (reason disk_full) while free space is below this many bytes", Services: []string{Worker}}
 	PathLayout       = Var{Name: "DOWNLOAD_PATH_LAYOUT", Default: "{target}/{yyyy}/{mm}/{dd}/{centre_id}/{filename}", Help: "Layout of stored files below the data root", Services: []string{Worker}}
@@ -111,7 +113,7 @@ func Vars() []Var {
 		LogLevel, LogFormat, DataPath, HostData, Queue,
 		RedisHost, RedisPort, RedisDB, RedisUsername, RedisPassword, RedisDialTimeout, RedisTimeout, QueueDB, ResultDB, RedisTTL, RedisLock,
 		BrokerHost, BrokerPort, BrokerUsername, BrokerPassword, MQTTProtocol, MQTTSessionID, MQTTTLS, MQTTCAFile, MQTTWSPath, MQTTExpiry, MQTTKeepAlive, MQTTShareGroup, Reconcile, UnhealthyAfter, SubscriberPort, SubscriberFlows,
-		Concurrency, GCExclude, ChunkSize, Retention, MaxBytes, ConnectTimeout, ReadTimeout, TotalTimeout, MaxAttempts, HostConcurrency, AllowPrivate, DeleteOnDeletion, MinFreeBytes, PathLayout, WorkerPort,
+		Concurrency, GCExclude, ChunkSize, Retention, MaxBytes, ConnectTimeout, ReadTimeout, TotalTimeout, MaxAttempts, HostConcurrency, AllowPrivate, AllowNetworks, CAFile, DeleteOnDeletion, MinFreeBytes, PathLayout, WorkerPort,
 		APIHost, APIPort, APISecretKey, APIDebug, APIToken, APIBodyLimit,
 		UIHost, UIPort, UIAPIURL, GrafanaURL, UISecret, GDCTTL,
 	}

@@ -20,6 +20,8 @@ type WorkerConfig struct {
 	MaxAttempts     int
 	HostConcurrency int
 	AllowPrivate    bool
+	AllowNetworks   []string // CIDRs
+	CAFile          string
 	ApplyDeletions  bool
 	MinFreeBytes    int64
 	PathLayout      string
@@ -46,6 +48,8 @@ func LoadWorker(src *Source) (WorkerConfig, error) {
 	c.MaxAttempts = l.int(MaxAttempts)
 	c.HostConcurrency = l.int(HostConcurrency)
 	c.AllowPrivate = l.bool(AllowPrivate)
+	c.AllowNetworks = l.list(AllowNetworks)
+	c.CAFile = l.str(CAFile)
 	c.ApplyDeletions = l.bool(DeleteOnDeletion)
 	c.MinFreeBytes = l.int64(MinFreeBytes)
 	c.PathLayout = l.str(PathLayout)
