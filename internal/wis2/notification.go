@@ -72,6 +72,10 @@ type Properties struct {
 	Cache         *bool
 	GlobalCache   string
 	All           map[string]any
+
+	// ContentError says why inline content was dropped by Parse (it could
+	// not be decoded but a usable link exists); nil otherwise.
+	ContentError error
 }
 
 // Notification is a parsed WIS2 notification message.
