@@ -1,0 +1,35 @@
+package testsvc
+
+import (
+	"fmt"
+	"net"
+)
+
+// freePort returns a TCP port on 127.0.0.1 that was free a moment ago. The
+// listener is closed before the server binds the port, so a race with another
+// process is possible; the starters retry with fresh ports when a bind fails.
+func freePort() (int, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, fmt.Errorf("find free port: %w", err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port, nil
+}
+
+// freePorts returns n distinct free ports.
+func freePorts(n int) ([]int, error) {
+	ports := make([]int, 0, n)
+	seen := map[int]bool{}
+	for len(ports) < n {
+		p, err := freePort()
+		if err != nil {
+			return nil, err
+		}
+		if !seen[p] {
+			seen[p] = true
+			ports = append(ports, p)
+		}
+	}
+	return ports, nil
+}

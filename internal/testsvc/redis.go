@@ -1,0 +1,178 @@
+package testsvc
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/wmo-im/wis2downloader/internal/config"
+	"github.com/wmo-im/wis2downloader/internal/redisconn"
+)
+
+// Redis is a running redis-server owned by one test.
+type Redis struct {
+	Addr     string // 127.0.0.1:Port
+	Host     string // 127.0.0.1
+	Port     int
+	Password string // random, required by the server (requirepass)
+	Dir      string // working directory: redis.conf, redis.log, the AOF
+
+	t     testing.TB
+	proc  *process
+	extra []string
+}
+
+// RedisOption changes how StartRedis configures the server.
+type RedisOption func(*Redis)
+
+// RedisConfig adds redis.conf lines (e.g. "maxmemory 10mb"); later lines win.
+func RedisConfig(lines ...string) RedisOption {
+	return func(r *Redis) { r.extra = append(r.extra, lines...) }
+}
+
+// StartRedis starts a redis-server on a free loopback port in a directory of
+// t.TempDir(), protected by a random password and with the append-only file
+// on (fsync always), so data survives Stop/Start and even Kill/Start. It
+// returns once the server answers AUTH and PING, and stops it when the test
+// ends; the server log is printed when the test failed.
+func StartRedis(t testing.TB, opts ...RedisOption) *Redis {
+	t.Helper()
+	bin := findBinary(t, "redis-server")
+	r := &Redis{
+		Host:     "127.0.0.1",
+		Password: randomSecret(),
+		Dir:      filepath.Join(t.TempDir(), "redis"),
+		t:        t,
+	}
+	for _, o := range opts {
+		o(r)
+	}
+	if err := os.MkdirAll(r.Dir, 0o755); err != nil {
+		t.Fatalf("testsvc: %v", err)
+	}
+	r.proc = &process{
+		name:    "redis-server",
+		bin:     bin,
+		args:    []string{filepath.Join(r.Dir, "redis.conf")},
+		logPath: filepath.Join(r.Dir, "redis.log"),
+	}
+	t.Cleanup(func() {
+		if err := r.proc.stop(); err != nil {
+			t.Errorf("testsvc: %v", err)
+		}
+		if t.Failed() {
+			t.Logf("testsvc: redis-server log (%s):\n%s", r.proc.logPath, r.proc.log())
+		}
+	})
+
+	var err error
+	for attempt := 0; attempt < 5; attempt++ {
+		if r.Port, err = freePort(); err != nil {
+			break
+		}
+		r.Addr = net.JoinHostPort(r.Host, strconv.Itoa(r.Port))
+		if err = r.writeConfig(); err != nil {
+			break
+		}
+		if err = r.startAndWait(); err == nil {
+			return r
+		}
+		if !errors.As(err, new(errExited)) {
+			break
+		}
+		t.Logf("testsvc: redis-server on port %d died before answering, retrying on another port: %v", r.Port, err)
+	}
+	t.Fatalf("testsvc: start redis-server: %v", err)
+	return nil
+}
+
+func (r *Redis) writeConfig() error {
+	lines := []string{
+		"bind 127.0.0.1",
+		"port " + strconv.Itoa(r.Port),
+		"protected-mode yes",
+		"daemonize no",
+		`logfile ""`,
+		"dir " + r.Dir,
+		"requirepass " + r.Password,
+		"appendonly yes",
+		"appendfsync always",
+		`save ""`,
+		"databases 16",
+	}
+	lines = append(lines, r.extra...)
+	return os.WriteFile(filepath.Join(r.Dir, "redis.conf"), []byte(strings.Join(lines, "\n")+"\n"), 0o600)
+}
+
+func (r *Redis) startAndWait() error {
+	if err := r.proc.start(); err != nil {
+		return err
+	}
+	c := redis.NewClient(&redis.Options{
+		Addr: r.Addr, Password: r.Password,
+		DialTimeout: time.Second, MaxRetries: -1, PoolSize: 1,
+	})
+	defer c.Close()
+	err := r.proc.waitReady(func(ctx context.Context) error { return c.Ping(ctx).Err() })
+	if err != nil {
+		return fmt.Errorf("redis-server on %s: %w", r.Addr, err)
+	}
+	return nil
+}
+
+// Stop shuts the server down with SIGTERM and waits until it has exited.
+func (r *Redis) Stop() {
+	r.t.Helper()
+	if err := r.proc.stop(); err != nil {
+		r.t.Fatalf("testsvc: stop redis-server: %v", err)
+	}
+}
+
+// Kill ends the server with SIGKILL and waits until it has exited.
+func (r *Redis) Kill() {
+	r.t.Helper()
+	if err := r.proc.kill(); err != nil {
+		r.t.Fatalf("testsvc: kill redis-server: %v", err)
+	}
+}
+
+// Start starts a stopped server again on the same port and directory (so
+// with the same data) and waits until it answers.
+func (r *Redis) Start() {
+	r.t.Helper()
+	if err := r.startAndWait(); err != nil {
+		r.t.Fatalf("testsvc: restart redis-server: %v", err)
+	}
+}
+
+// Config returns the product's Redis settings for this server, with both the
+// application and the queue database set to db.
+func (r *Redis) Config(db int) config.Redis {
+	return config.Redis{
+		Host:        r.Host,
+		Port:        r.Port,
+		DB:          db,
+		QueueDB:     db,
+		Password:    r.Password,
+		DialTimeout: 5 * time.Second,
+		Timeout:     3 * time.Second,
+	}
+}
+
+// Client returns a go-redis client for database 0, built with redisconn like
+// the services build theirs; it is closed when the test ends.
+func (r *Redis) Client(t testing.TB) *redis.Client {
+	t.Helper()
+	c := redis.NewClient(redisconn.Options(r.Config(0), 0))
+	t.Cleanup(func() { _ = c.Close() })
+	return c
+}
