@@ -1,0 +1,102 @@
+// Package e2e runs the whole product — the four real binaries, a real
+// redis-server, two real mosquitto brokers and fake Global Caches — and
+// checks what an operator would check: files on disk, /metrics, exit codes.
+//
+// The package holds only tests. TestMain builds the binaries once; every test
+// starts the stack it needs (see stack_test.go) and stops it when it ends.
+package e2e
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// services are the binaries under cmd/ that the suite runs.
+var services = []string{"api", "subscriber", "worker", "ui"}
+
+// binDir holds the binaries built by TestMain.
+var binDir string
+
+// sampleTemplate is a real WIS2 notification (a GTS bulletin relayed by a
+// Global Cache) that every published notification is built from, and
+// sampleBulletin the 465-byte file it describes.
+var (
+	sampleTemplate map[string]any
+	sampleBulletin []byte
+)
+
+// samplesDir is shared/wis2-samples seen from this package's directory.
+const samplesDir = "../../../shared/wis2-samples"
+
+func TestMain(m *testing.M) {
+	os.Exit(run(m))
+}
+
+func run(m *testing.M) int {
+	if err := loadSamples(); err != nil {
+		fmt.Fprintf(os.Stderr, "e2e: %v\n", err)
+		return 1
+	}
+	dir, err := os.MkdirTemp("", "wis2-e2e-bin-")
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "e2e: %v\n", err)
+		return 1
+	}
+	defer os.RemoveAll(dir)
+	binDir = dir
+	if err := buildBinaries(dir); err != nil {
+		fmt.Fprintf(os.Stderr, "e2e: %v\n", err)
+		return 1
+	}
+	return m.Run()
+}
+
+// buildBinaries runs one go build for every service from the module root.
+func buildBinaries(dir string) error {
+	out, err := exec.Command("go", "env", "GOMOD").Output()
+	if err != nil {
+		return fmt.Errorf("go env GOMOD: %w", err)
+	}
+	gomod := strings.TrimSpace(string(out))
+	if gomod == "" || gomod == os.DevNull {
+		return fmt.Errorf("not inside the module (go env GOMOD = %q)", gomod)
+	}
+	root := filepath.Dir(gomod)
+	args := []string{"build", "-o", dir + string(os.PathSeparator)}
+	for _, s := range services {
+		args = append(args, "./cmd/"+s)
+	}
+	cmd := exec.Command("go", args...)
+	cmd.Dir = root
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return fmt.Errorf("building the services failed (go %s in %s): %w\n%s", strings.Join(args, " "), root, err, out)
+	}
+	for _, s := range services {
+		if _, err := os.Stat(filepath.Join(dir, s)); err != nil {
+			return fmt.Errorf("go build produced no %s binary: %w", s, err)
+		}
+	}
+	return nil
+}
+
+// loadSamples reads the notification template and its data file.
+func loadSamples() error {
+	base := filepath.Join(samplesDir, "wmo-im_pywis-pubsub", "tests")
+	b, err := os.ReadFile(filepath.Join(base, "test_valid_checksum.json"))
+	if err != nil {
+		return fmt.Errorf("WIS2 samples missing (expected shared/wis2-samples next to the repository): %w", err)
+	}
+	if err := json.Unmarshal(b, &sampleTemplate); err != nil {
+		return fmt.Errorf("sample notification: %w", err)
+	}
+	sampleBulletin, err = os.ReadFile(filepath.Join(base, "A_SZIO01AMMC110648_C_EDZW_20230811064904_50549867"))
+	if err != nil {
+		return fmt.Errorf("sample bulletin: %w", err)
+	}
+	return nil
+}
