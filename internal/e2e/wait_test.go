@@ -91,7 +91,7 @@ func (s *stack) waitFiles(t testing.TB, timeout time.Duration, want []expectatio
 				}
 			}
 		}
-		if len(wrong) > 0 && missing == 0 {
+		if len(wrong) > 0 { // a partial or duplicated file under a final name
 			t.Fatalf("wrong files: %s", strings.Join(wrong, "; "))
 		}
 		return missing == 0 && len(wrong) == 0, itoa(missing) + " missing; " + strings.Join(wrong, "; ")
@@ -132,4 +132,8 @@ func productMetric(name string) bool {
 		return false
 	}
 	return true
+}
+
+func contextTimeout(d time.Duration) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(context.Background(), d)
 }
