@@ -132,7 +132,6 @@ func startStack(t testing.TB, cfg stackConfig) *stack {
 
 	workerEnv := map[string]string{
 		"CONTAINER_DATA_PATH":             s.data,
-		"WORKER_CONCURRENCY":              "8",
 		"DOWNLOAD_ALLOW_PRIVATE_NETWORKS": "false",
 		"DOWNLOAD_ALLOW_NETWORKS":         cacheHosts[0] + "/32," + cacheHosts[1] + "/32",
 		"DOWNLOAD_CA_FILE":                pki.caFile,

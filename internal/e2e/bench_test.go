@@ -1,0 +1,248 @@
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// envInt reads a positive integer setting of the benchmark.
+func envInt(name string, def int) int {
+	if v, err := strconv.Atoi(os.Getenv(name)); err == nil && v > 0 {
+		return v
+	}
+	return def
+}
+
+// procStats are peak RSS and CPU time of one process, from /proc.
+type procStats struct {
+	hwmKiB int64   // VmHWM
+	cpu    float64 // utime+stime in seconds
+}
+
+func readProcStats(pid int) (procStats, error) {
+	var st procStats
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return st, err
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if f := strings.Fields(line); len(f) >= 2 && f[0] == "VmHWM:" {
+			st.hwmKiB, _ = strconv.ParseInt(f[1], 10, 64)
+		}
+	}
+	b, err = os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return st, err
+	}
+	// Fields after the command name (which is in parentheses): utime is
+	// field 14 and stime 15 of the whole line, in clock ticks (100/s).
+	rest := string(b[strings.LastIndexByte(string(b), ')')+2:])
+	f := strings.Fields(rest)
+	if len(f) > 12 {
+		ut, _ := strconv.ParseFloat(f[11], 64)
+		stt, _ := strconv.ParseFloat(f[12], 64)
+		st.cpu = (ut + stt) / 100
+	}
+	return st, nil
+}
+
+// loadRun is one measured run.
+type loadRun struct {
+	name      string
+	n         int
+	bytes     int
+	elapsed   time.Duration // first publish to last file
+	publish   time.Duration // first to last publish
+	latencies []time.Duration
+	dups      int
+	cpu       map[string]float64 // CPU seconds used during the run, per service
+}
+
+func percentile(sorted []time.Duration, p float64) time.Duration {
+	if len(sorted) == 0 {
+		return 0
+	}
+	i := int(p * float64(len(sorted)-1))
+	return sorted[i]
+}
+
+// runLoad publishes n notifications of size-byte files on broker A, at
+// rate per second (0 = as fast as possible, from several goroutines), and
+// waits until every file is on disk.
+func runLoad(b *testing.B, s *stack, arr *arrivals, name string, n, size, rate int) loadRun {
+	b.Helper()
+	const centre, target = "xx-load", "load"
+	topic := dataTopic("cache", centre)
+	names := make([]string, n)
+	payloads := make([][]byte, n)
+	paths := make([]string, n)
+	for i := range n {
+		names[i] = fmt.Sprintf("%s_%06d.bin", name, i)
+		paths[i] = "/data/" + centre + "/" + names[i]
+		body := randomBytes(size)
+		s.cacheA.Put(paths[i], body)
+		payloads[i] = newNote(centre, names[i], s.cacheA.URL(paths[i]), body).JSON()
+	}
+	cpuBefore := map[string]float64{}
+	for _, svc := range s.all() {
+		if st, err := readProcStats(svc.Pid()); err == nil {
+			cpuBefore[svc.name] = st.cpu
+		}
+	}
+	sent := make([]time.Time, n)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	defer cancel()
+	start := time.Now()
+	if rate > 0 {
+		tick := time.NewTicker(time.Second / time.Duration(rate))
+		for i := range n {
+			<-tick.C
+			sent[i] = time.Now()
+			if err := s.pubA.Publish(ctx, topic, payloads[i]); err != nil {
+				b.Fatal(err)
+			}
+		}
+		tick.Stop()
+	} else {
+		const publishers = 8
+		var wg sync.WaitGroup
+		errc := make(chan error, publishers)
+		for w := range publishers {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for i := w; i < n; i += publishers {
+					sent[i] = time.Now()
+					if err := s.pubA.Publish(ctx, topic, payloads[i]); err != nil {
+						errc <- err
+						return
+					}
+				}
+			}()
+		}
+		wg.Wait()
+		close(errc)
+		for err := range errc {
+			b.Fatal(err)
+		}
+	}
+	published := time.Since(start)
+	deadline := time.Now().Add(10 * time.Minute)
+	for arr.Count(names) < n {
+		if time.Now().After(deadline) {
+			b.Fatalf("%s: only %d of %d files arrived in 10 minutes", name, arr.Count(names), n)
+		}
+		s.checkAlive(b)
+		time.Sleep(5 * time.Millisecond)
+	}
+	r := loadRun{name: name, n: n, bytes: n * size, publish: published, cpu: map[string]float64{}}
+	var last time.Time
+	for i, nm := range names {
+		at, _ := arr.At(nm)
+		if at.After(last) {
+			last = at
+		}
+		r.latencies = append(r.latencies, at.Sub(sent[i]))
+	}
+	r.elapsed = last.Sub(start)
+	sort.Slice(r.latencies, func(i, j int) bool { return r.latencies[i] < r.latencies[j] })
+	for _, p := range paths {
+		if h := s.cacheA.Hits(p); h > 1 {
+			r.dups += h - 1
+		}
+	}
+	for _, svc := range s.all() {
+		if st, err := readProcStats(svc.Pid()); err == nil {
+			r.cpu[svc.name] = st.cpu - cpuBefore[svc.name]
+		}
+	}
+	// Spot-check content: the last file of the run.
+	if f := s.find(target, names[n-1]); len(f) != 1 {
+		b.Errorf("%s stored %d times", names[n-1], len(f))
+	}
+	return r
+}
+
+// BenchmarkEndToEnd drives the whole stack: a burst of N notifications
+// (E2E_BENCH_N, default 5000) of 10 KiB files through one broker, then a
+// paced run at 100 notifications/s (E2E_BENCH_PACED_N, default 1000). It
+// reports files/s, MB/s, publish-to-file latency percentiles, duplicate
+// downloads, and peak RSS and CPU seconds of every service process, and
+// prints one summary table.
+func BenchmarkEndToEnd(b *testing.B) {
+	burstN := envInt("E2E_BENCH_N", 5000)
+	pacedN := envInt("E2E_BENCH_PACED_N", 1000)
+	const size = 10 << 10
+	s := startStack(b, stackConfig{workers: envInt("E2E_BENCH_WORKERS", 1)})
+	s.subscribe(b, "cache/a/wis2/xx-load/#", "load")
+	arr := watchArrivals(b, s.data+"/load")
+	// Warm-up: connections, directories, code paths.
+	runLoad(b, s, arr, "warmup", 50, size, 0)
+
+	var runs []loadRun
+	report := func(b *testing.B, r loadRun) {
+		b.ReportMetric(float64(r.n)/r.elapsed.Seconds(), "files/s")
+		b.ReportMetric(float64(r.bytes)/r.elapsed.Seconds()/1e6, "MB/s")
+		b.ReportMetric(float64(percentile(r.latencies, 0.50).Microseconds())/1000, "p50-ms")
+		b.ReportMetric(float64(percentile(r.latencies, 0.95).Microseconds())/1000, "p95-ms")
+		b.ReportMetric(float64(percentile(r.latencies, 0.99).Microseconds())/1000, "p99-ms")
+		b.ReportMetric(float64(r.dups), "dup-downloads")
+		runs = append(runs, r)
+	}
+	b.Run("burst", func(b *testing.B) {
+		for i := 0; i < b.N; i++ {
+			report(b, runLoad(b, s, arr, fmt.Sprintf("burst%d", i), burstN, size, 0))
+		}
+	})
+	b.Run("paced100", func(b *testing.B) {
+		for i := 0; i < b.N; i++ {
+			report(b, runLoad(b, s, arr, fmt.Sprintf("paced%d", i), pacedN, size, 100))
+		}
+	})
+
+	var sb strings.Builder
+	fmt.Fprintf(&sb, "\nEnd-to-end load (10 KiB files, 1 broker, %d worker process(es), WORKER_CONCURRENCY=%s)\n", len(s.workers), workerConcurrency(s))
+	fmt.Fprintf(&sb, "%-10s %7s %9s %8s %8s %9s %9s %9s %5s\n", "run", "files", "publish/s", "files/s", "MB/s", "p50 ms", "p95 ms", "p99 ms", "dups")
+	for _, r := range runs {
+		fmt.Fprintf(&sb, "%-10s %7d %9.0f %8.0f %8.1f %9.2f %9.2f %9.2f %5d\n", strings.TrimRight(r.name, "0123456789"), r.n,
+			float64(r.n)/r.publish.Seconds(), float64(r.n)/r.elapsed.Seconds(), float64(r.bytes)/r.elapsed.Seconds()/1e6,
+			ms(percentile(r.latencies, 0.5)), ms(percentile(r.latencies, 0.95)), ms(percentile(r.latencies, 0.99)), r.dups)
+	}
+	fmt.Fprintf(&sb, "%-14s %12s %12s %12s\n", "process", "peak RSS MiB", "CPU s burst", "CPU s paced")
+	for _, svc := range s.all() {
+		st, err := readProcStats(svc.Pid())
+		if err != nil {
+			continue
+		}
+		var burstCPU, pacedCPU float64
+		for _, r := range runs {
+			if strings.HasPrefix(r.name, "burst") {
+				burstCPU += r.cpu[svc.name]
+			} else {
+				pacedCPU += r.cpu[svc.name]
+			}
+		}
+		fmt.Fprintf(&sb, "%-14s %12.1f %12.2f %12.2f\n", svc.name, float64(st.hwmKiB)/1024, burstCPU, pacedCPU)
+		b.ReportMetric(float64(st.hwmKiB)/1024, "MiB-peak-"+svc.name)
+	}
+	fmt.Print(sb.String())
+}
+
+func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+
+// workerConcurrency is the WORKER_CONCURRENCY the workers run with.
+func workerConcurrency(s *stack) string {
+	for _, e := range s.workers[0].env {
+		if v, ok := strings.CutPrefix(e, "WORKER_CONCURRENCY="); ok {
+			return v
+		}
+	}
+	return "16 (default)"
+}
