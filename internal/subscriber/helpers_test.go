@@ -288,3 +288,5 @@ func metricValue(t testing.TB, rdb *redis.Client, name string, l metrics.Labels)
 	}
 	return v
 }
+
+func counterValue(c prometheus.Collector) float64 { return testutil.ToFloat64(c) }

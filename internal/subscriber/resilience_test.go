@@ -1,0 +1,192 @@
+package subscriber
+
+import (
+	"fmt"
+	"testing"
+
+	"github.com/wmo-im/wis2downloader/internal/subscription"
+	"github.com/wmo-im/wis2downloader/internal/testsvc"
+)
+
+// Every transport connects, subscribes and queues: plain TCP, WebSocket
+// (with the configured path) and TLS (trusting the CA of MQTT_CA_FILE), over
+// TCP and over WebSocket.
+func TestTransports(t *testing.T) {
+	r := testsvc.StartRedis(t)
+	m := testsvc.StartMosquitto(t)
+	rdb := r.Client(t)
+	storeSubscription(t, rdb, subscription.Subscription{ID: "s", Topic: filterECCC})
+	pub := newPublisher(t, m)
+	cases := []struct {
+		name, protocol, tls, ca string
+		port                    int
+	}{
+		{"tcp", "tcp", "false", "", m.TCPPort},
+		{"websocket", "websockets", "false", "", m.WSPort},
+		{"tls", "tcp", "true", m.CAFile, m.TLSPort},
+	}
+	for i, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			cfg := testConfig(r, m)
+			cfg.Protocol, cfg.TLS, cfg.CAFile, cfg.BrokerPort = c.protocol, c.tls, c.ca, c.port
+			s := startSubscriber(t, cfg, "host-"+c.name)
+			s.waitSubscribed(t, filterECCC)
+			id := "via-" + c.name
+			pub.publish(t, topicECCC, message(id))
+			if _, ok := waitQueued(t, rdb, i+1)[id]; !ok {
+				t.Fatalf("no task for %s", id)
+			}
+			s.stop()
+		})
+	}
+}
+
+// TLS with an untrusted certificate never connects (and says why).
+func TestTLSRequiresTrustedCertificate(t *testing.T) {
+	r := testsvc.StartRedis(t)
+	m := testsvc.StartMosquitto(t)
+	cfg := testConfig(r, m)
+	cfg.BrokerPort, cfg.TLS = m.TLSPort, "true" // system roots only
+	s := startSubscriber(t, cfg, "host-untrusted")
+	eventually(t, "a failed connection attempt", func() bool {
+		return s.prom.connectErrors != nil && counterValue(s.prom.connectErrors) > 0
+	})
+	if up, _, reason := s.conn.get(); up || reason == "" {
+		t.Errorf("connected=%v reason=%q", up, reason)
+	}
+}
+
+// QoS 1 messages published while the subscriber is stopped are delivered
+// when it starts again with the same client id (persistent session).
+func TestRestartReceivesMessagesPublishedWhileDown(t *testing.T) {
+	r := testsvc.StartRedis(t)
+	m := testsvc.StartMosquitto(t)
+	rdb := r.Client(t)
+	storeSubscription(t, rdb, subscription.Subscription{ID: "s", Topic: filterECCC})
+	cfg := testConfig(r, m)
+	first := startSubscriber(t, cfg, "host-restart")
+	first.waitSubscribed(t, filterECCC)
+	first.stop()
+
+	pub := newPublisher(t, m)
+	for i := range 20 {
+		pub.publish(t, topicECCC, message(fmt.Sprintf("while-down-%d", i)))
+	}
+	second := startSubscriber(t, cfg, "host-restart")
+	if second.ClientID() != first.ClientID() {
+		t.Fatalf("client id changed across restarts: %s, %s", first.ClientID(), second.ClientID())
+	}
+	if got := waitQueued(t, rdb, 20); len(got) != 20 {
+		t.Fatalf("%d tasks, want 20", len(got))
+	}
+}
+
+// A broker restart: the subscriber reconnects by itself, subscribes again
+// (including a filter added while the broker was down) and the stream goes
+// on with no loss.
+func TestBrokerRestart(t *testing.T) {
+	r := testsvc.StartRedis(t)
+	m := testsvc.StartMosquitto(t)
+	rdb := r.Client(t)
+	storeSubscription(t, rdb, subscription.Subscription{ID: "s", Topic: filterECCC})
+	s := startSubscriber(t, testConfig(r, m), "host-broker-restart")
+	s.waitSubscribed(t, filterECCC)
+	pub := newPublisher(t, m)
+	for i := range 10 {
+		pub.publish(t, topicECCC, message(fmt.Sprintf("before-%d", i)))
+	}
+	waitQueued(t, rdb, 10)
+
+	m.Stop()
+	eventually(t, "disconnect noticed", func() bool { up, _, _ := s.conn.get(); return !up })
+	subscribeViaAPI(t, rdb, "added-while-down", filterDWD)
+	m.Start()
+	s.waitSubscribed(t, filterECCC, filterDWD)
+
+	pub = newPublisher(t, m)
+	for i := range 10 {
+		pub.publish(t, topicECCC, message(fmt.Sprintf("after-%d", i)))
+		pub.publish(t, topicDWD, message(fmt.Sprintf("dwd-after-%d", i)))
+	}
+	if got := waitQueued(t, rdb, 30); len(got) != 30 {
+		t.Fatalf("%d tasks, want 30", len(got))
+	}
+	if c := counterValue(s.prom.connects); c < 2 {
+		t.Errorf("%v connections, want a reconnection", c)
+	}
+}
+
+// Redis down: nothing is acknowledged and nothing is lost. Messages received
+// while Redis is away are queued once it returns; if the subscriber stops
+// meanwhile, the broker keeps them and the next start queues them.
+func TestRedisDownLosesNothing(t *testing.T) {
+	r := testsvc.StartRedis(t)
+	m := testsvc.StartMosquitto(t)
+	rdb := r.Client(t)
+	storeSubscription(t, rdb, subscription.Subscription{ID: "s", Topic: filterECCC})
+	cfg := testConfig(r, m)
+	s := startSubscriber(t, cfg, "host-redis-down")
+	s.waitSubscribed(t, filterECCC)
+	pub := newPublisher(t, m)
+
+	// Redis returns while the subscriber runs.
+	r.Stop()
+	for i := range 5 {
+		pub.publish(t, topicECCC, message(fmt.Sprintf("held-%d", i)))
+	}
+	eventually(t, "enqueue failures", func() bool { return counterValue(s.prom.enqueueErrors) > 0 })
+	if _, err := s.Health(testContext(t)); err == nil {
+		t.Error("healthy while Redis is down")
+	}
+	r.Start()
+	if got := waitQueued(t, rdb, 5); len(got) != 5 {
+		t.Fatalf("%d tasks, want 5", len(got))
+	}
+
+	// The subscriber stops while Redis is down: the messages stay with the
+	// broker, unacknowledged.
+	r.Stop()
+	for i := range 5 {
+		pub.publish(t, topicECCC, message(fmt.Sprintf("kept-%d", i)))
+	}
+	before := counterValue(s.prom.enqueueErrors)
+	eventually(t, "enqueue failures", func() bool { return counterValue(s.prom.enqueueErrors) > before })
+	s.stop()
+	r.Start()
+	startSubscriber(t, cfg, "host-redis-down")
+	if got := waitQueued(t, rdb, 10); len(got) != 10 {
+		t.Fatalf("%d tasks, want 10", len(got))
+	}
+}
+
+// Two replicas in one shared-subscription group split the messages: each
+// message is delivered to one of them, and every message becomes a task.
+func TestSharedSubscriptionSplitsMessages(t *testing.T) {
+	r := testsvc.StartRedis(t)
+	m := testsvc.StartMosquitto(t)
+	rdb := r.Client(t)
+	storeSubscription(t, rdb, subscription.Subscription{ID: "s", Topic: filterECCC})
+	cfg := testConfig(r, m)
+	cfg.ShareGroup = "wis2dl"
+	a := startSubscriber(t, cfg, "replica-a")
+	b := startSubscriber(t, cfg, "replica-b")
+	a.waitSubscribed(t, "$share/wis2dl/"+filterECCC)
+	b.waitSubscribed(t, "$share/wis2dl/"+filterECCC)
+
+	pub := newPublisher(t, m)
+	const n = 100
+	for i := range n {
+		pub.publish(t, topicECCC, message(fmt.Sprintf("shared-%d", i)))
+	}
+	if got := waitQueued(t, rdb, n); len(got) != n {
+		t.Fatalf("%d tasks, want %d", len(got), n)
+	}
+	eventually(t, "every message handled", func() bool { return a.count(resultQueued)+b.count(resultQueued) == n })
+	ra, rb := a.received.Load(), b.received.Load()
+	if ra == 0 || rb == 0 || ra+rb != n {
+		t.Errorf("received %d and %d, want a split of %d", ra, rb, n)
+	}
+	if d := a.count(resultDuplicate) + b.count(resultDuplicate); d != 0 {
+		t.Errorf("%v duplicates", d)
+	}
+}
