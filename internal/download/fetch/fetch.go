@@ -121,7 +121,9 @@ func checkScheme(u *url.URL) error {
 // StatusError is wrapped by Fetch errors for non-2xx responses.
 type StatusError struct{ Code int }
 
-func (e *StatusError) Error() string { return "HTTP " + strconv.Itoa(e.Code) + " " + http.StatusText(e.Code) }
+func (e *StatusError) Error() string {
+	return "HTTP " + strconv.Itoa(e.Code) + " " + http.StatusText(e.Code)
+}
 
 // Response describes a completed download.
 type Response struct {

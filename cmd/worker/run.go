@@ -1,0 +1,166 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/hibiken/asynq"
+
+	"github.com/wmo-im/wis2downloader/internal/buildinfo"
+	"github.com/wmo-im/wis2downloader/internal/cli"
+	"github.com/wmo-im/wis2downloader/internal/config"
+	"github.com/wmo-im/wis2downloader/internal/download"
+	"github.com/wmo-im/wis2downloader/internal/httpserver"
+	"github.com/wmo-im/wis2downloader/internal/maintenance"
+	"github.com/wmo-im/wis2downloader/internal/redisconn"
+	"github.com/wmo-im/wis2downloader/internal/tasks"
+	"github.com/wmo-im/wis2downloader/internal/telemetry"
+)
+
+// Queue polling and shutdown timing.
+const (
+	// taskCheckInterval is how long an idle worker waits before polling
+	// the queue again: short, so a quiet feed is served with low latency.
+	taskCheckInterval = 100 * time.Millisecond
+	// delayedCheckInterval moves due retries back to the queue.
+	delayedCheckInterval = time.Second
+	// shutdownTimeout lets in-flight downloads finish on SIGTERM; what is
+	// still running then is pushed back to the queue (within Docker's
+	// default 10 s stop grace period).
+	shutdownTimeout = 8 * time.Second
+)
+
+func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	mode, err := cli.Parse(config.Worker, args, stdout)
+	if err != nil || mode == cli.Version {
+		return err
+	}
+	src, err := config.NewSource(getenv, ".env")
+	if err != nil {
+		return err
+	}
+	cfg, err := config.LoadWorker(src)
+	if err != nil {
+		return err
+	}
+	if mode == cli.Healthcheck {
+		return cli.CheckHTTP(ctx, "http://127.0.0.1:"+strconv.Itoa(cfg.MetricsPort)+"/healthz")
+	}
+	return serve(ctx, cfg, stdout, nil)
+}
+
+// serve runs the worker until ctx ends. When ready is not nil it receives
+// the ops listener address once everything runs (tests).
+func serve(ctx context.Context, cfg config.WorkerConfig, stdout io.Writer, ready chan<- string) error {
+	logger, err := telemetry.NewLogger(stdout, config.Worker, cfg.Log.Level, cfg.Log.Format)
+	if err != nil {
+		return err
+	}
+	logger.Info("starting worker", "version", buildinfo.Version(), "queue", cfg.Queue, "concurrency", cfg.Concurrency,
+		"data_path", cfg.DataPath, "settings", cfg.Settings)
+	clients := redisconn.New(cfg.Redis)
+	defer clients.Close()
+	reg := telemetry.NewRegistry()
+
+	h, err := download.New(cfg, clients.App, logger, reg)
+	if err != nil {
+		return err
+	}
+	defer h.Close()
+	maint := maintenance.New(cfg.DataPath, cfg.Retention, clients.App, logger)
+
+	alog := asynqLogger{logger}
+	level := asynq.WarnLevel
+	if cfg.Log.Level == "DEBUG" || cfg.Log.Level == "debug" {
+		level = asynq.DebugLevel
+	}
+	srv := asynq.NewServerFromRedisClient(clients.Queue, asynq.Config{
+		Concurrency:              cfg.Concurrency,
+		Queues:                   map[string]int{cfg.Queue: 1},
+		TaskCheckInterval:        taskCheckInterval,
+		DelayedTaskCheckInterval: delayedCheckInterval,
+		RetryDelayFunc:           download.RetryDelay,
+		IsFailure:                download.IsFailure,
+		ShutdownTimeout:          shutdownTimeout,
+		Logger:                   alog,
+		LogLevel:                 level,
+	})
+	mux := asynq.NewServeMux()
+	mux.Handle(tasks.TypeDownload, h)
+	maint.Register(mux)
+
+	sched := asynq.NewSchedulerFromRedisClient(clients.Queue, &asynq.SchedulerOpts{Logger: alog, LogLevel: level, Location: time.UTC})
+	if err := maint.Schedule(sched, cfg.Queue); err != nil {
+		return err
+	}
+
+	if err := srv.Start(mux); err != nil {
+		return fmt.Errorf("start task server: %w", err)
+	}
+	var running atomic.Bool
+	running.Store(true)
+	if err := sched.Start(); err != nil {
+		srv.Shutdown()
+		return fmt.Errorf("start scheduler: %w", err)
+	}
+	if err := maint.Disk(ctx); err != nil {
+		logger.Warn("disk gauges", "error", err)
+	}
+
+	var wg sync.WaitGroup
+	httpErr := make(chan error, 1)
+	opsCtx, stopOps := context.WithCancel(context.WithoutCancel(ctx))
+	if cfg.MetricsPort != 0 {
+		health := func(hctx context.Context) (map[string]any, error) {
+			d := map[string]any{"queue": cfg.Queue}
+			if !running.Load() {
+				return d, errors.New("task server stopped")
+			}
+			if err := redisconn.Ping(hctx, clients.App); err != nil {
+				return d, err
+			}
+			return d, nil
+		}
+		ln, err := net.Listen("tcp", net.JoinHostPort("", strconv.Itoa(cfg.MetricsPort)))
+		if err != nil {
+			stopOps()
+			sched.Shutdown()
+			srv.Shutdown()
+			return fmt.Errorf("ops listener: %w", err)
+		}
+		if ready != nil {
+			ready <- ln.Addr().String()
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := httpserver.Serve(opsCtx, httpserver.New("", httpserver.Ops(reg, health)), ln, logger); err != nil {
+				httpErr <- err
+			}
+		}()
+	} else if ready != nil {
+		ready <- ""
+	}
+	logger.Info("worker running", "queue", cfg.Queue)
+
+	var runErr error
+	select {
+	case <-ctx.Done():
+		logger.Info("shutting down: finishing in-flight downloads", "timeout", shutdownTimeout)
+	case runErr = <-httpErr:
+	}
+	sched.Shutdown()
+	srv.Shutdown()
+	running.Store(false)
+	stopOps()
+	wg.Wait()
+	logger.Info("worker stopped")
+	return runErr
+}
