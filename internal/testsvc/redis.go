@@ -117,16 +117,28 @@ func (r *Redis) startAndWait() error {
 	if err := r.proc.start(); err != nil {
 		return err
 	}
+	if err := r.proc.waitReady(r.probe); err != nil {
+		return fmt.Errorf("redis-server on %s: %w", r.Addr, err)
+	}
+	return nil
+}
+
+// probe succeeds when the server accepts a connection and answers AUTH and
+// PING (not LOADING). It dials first so that go-redis, which logs and backs
+// off after failed dials, only runs once the port is open.
+func (r *Redis) probe(ctx context.Context) error {
+	var d net.Dialer
+	conn, err := d.DialContext(ctx, "tcp", r.Addr)
+	if err != nil {
+		return err
+	}
+	conn.Close()
 	c := redis.NewClient(&redis.Options{
 		Addr: r.Addr, Password: r.Password,
 		DialTimeout: time.Second, MaxRetries: -1, PoolSize: 1,
 	})
 	defer c.Close()
-	err := r.proc.waitReady(func(ctx context.Context) error { return c.Ping(ctx).Err() })
-	if err != nil {
-		return fmt.Errorf("redis-server on %s: %w", r.Addr, err)
-	}
-	return nil
+	return c.Ping(ctx).Err()
 }
 
 // Stop shuts the server down with SIGTERM and waits until it has exited.

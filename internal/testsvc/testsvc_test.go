@@ -81,7 +81,7 @@ func TestRedisKeepsDataAcrossRestart(t *testing.T) {
 		t.Fatal(err)
 	}
 	r.Stop()
-	if err := c.Ping(ctx).Err(); err == nil {
+	if err := r.Client(t).Ping(ctx).Err(); err == nil {
 		t.Fatal("PING succeeded while the server was stopped")
 	}
 	r.Start()
