@@ -200,7 +200,7 @@ func compileProperty(obj map[string]any, path string) (node, error) {
 // evalCtx is the state of one Evaluate call: the input and the geometry,
 // decoded at most once.
 type evalCtx struct {
-	in       *Input
+	in       Input
 	geomDone bool
 	geom     geometry
 	geomErr  error

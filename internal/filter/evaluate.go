@@ -30,7 +30,7 @@ func (e *EvalError) Unwrap() error { return e.Err }
 // must be guarded, e.g. {"media_type": {"exists": true}}, or it rejects
 // everything before the download.
 func (f *Filter) Evaluate(in Input) (Decision, error) {
-	c := evalCtx{in: &in}
+	c := evalCtx{in: in}
 	for i := range f.rules {
 		r := &f.rules[i]
 		if r.action == actContinue {

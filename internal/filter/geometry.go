@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
 )
 
 type geomKind uint8
@@ -27,29 +28,27 @@ type geometry struct {
 	polygons []polygon
 }
 
-// decodeGeometry reads the GeoJSON geometry a bbox condition tests.
+// decodeGeometry reads the GeoJSON geometry a bbox condition tests. Points
+// (the common case) are read without allocating.
 func decodeGeometry(raw json.RawMessage) (geometry, error) {
 	raw = bytes.TrimSpace(raw)
 	if len(raw) == 0 || string(raw) == "null" {
 		return geometry{}, nil
 	}
-	var g struct {
-		Type        string          `json:"type"`
-		Coordinates json.RawMessage `json:"coordinates"`
+	typ, coords, err := geoJSONMembers(raw)
+	if err != nil {
+		return geometry{}, err
 	}
-	if err := json.Unmarshal(raw, &g); err != nil {
-		return geometry{}, fmt.Errorf("geometry: %w", err)
-	}
-	switch g.Type {
-	case "Point":
-		var c []float64
-		if err := json.Unmarshal(g.Coordinates, &c); err != nil || len(c) < 2 {
+	switch string(typ) {
+	case `"Point"`:
+		p, ok := parsePoint(coords)
+		if !ok {
 			return geometry{}, errors.New("geometry: Point needs [lon, lat]")
 		}
-		return geometry{kind: geomPoint, point: point{c[0], c[1]}}, nil
-	case "Polygon":
+		return geometry{kind: geomPoint, point: p}, nil
+	case `"Polygon"`:
 		var c [][][]float64
-		if err := json.Unmarshal(g.Coordinates, &c); err != nil {
+		if err := json.Unmarshal(coords, &c); err != nil {
 			return geometry{}, fmt.Errorf("geometry: Polygon coordinates: %w", err)
 		}
 		p, err := toPolygon(c)
@@ -57,9 +56,9 @@ func decodeGeometry(raw json.RawMessage) (geometry, error) {
 			return geometry{}, err
 		}
 		return geometry{kind: geomPolygons, polygons: []polygon{p}}, nil
-	case "MultiPolygon":
+	case `"MultiPolygon"`:
 		var c [][][][]float64
-		if err := json.Unmarshal(g.Coordinates, &c); err != nil {
+		if err := json.Unmarshal(coords, &c); err != nil {
 			return geometry{}, fmt.Errorf("geometry: MultiPolygon coordinates: %w", err)
 		}
 		g := geometry{kind: geomPolygons, polygons: make([]polygon, 0, len(c))}
@@ -73,6 +72,130 @@ func decodeGeometry(raw json.RawMessage) (geometry, error) {
 		return g, nil
 	}
 	return geometry{}, nil
+}
+
+// geoJSONMembers returns the raw "type" and "coordinates" members of a
+// GeoJSON object (the last of each, as encoding/json would). Keys are
+// compared as written (GeoJSON keys carry no escapes).
+func geoJSONMembers(raw []byte) (typ, coords []byte, err error) {
+	if !json.Valid(raw) {
+		return nil, nil, errors.New("geometry: invalid JSON")
+	}
+	s := jsonScanner{b: raw}
+	s.space()
+	if raw[s.i] != '{' {
+		return nil, nil, errors.New("geometry: not a JSON object")
+	}
+	s.i++
+	for {
+		s.space()
+		if raw[s.i] == '}' {
+			return typ, coords, nil
+		}
+		if raw[s.i] == ',' {
+			s.i++
+			s.space()
+		}
+		key := s.str()
+		s.space()
+		s.i++ // ':'
+		s.space()
+		start := s.i
+		s.value()
+		switch string(key) {
+		case `"type"`:
+			typ = raw[start:s.i]
+		case `"coordinates"`:
+			coords = raw[start:s.i]
+		}
+	}
+}
+
+// parsePoint reads [lon, lat, ...] from valid JSON.
+func parsePoint(b []byte) (point, bool) {
+	var p point
+	s := jsonScanner{b: b}
+	if len(b) == 0 || b[0] != '[' {
+		return p, false
+	}
+	s.i++
+	for n := 0; ; n++ {
+		s.space()
+		if b[s.i] == ']' {
+			return p, n >= 2
+		}
+		if b[s.i] == ',' {
+			s.i++
+			s.space()
+		}
+		start := s.i
+		s.value()
+		if n < 2 {
+			f, err := strconv.ParseFloat(string(b[start:s.i]), 64)
+			if err != nil {
+				return p, false
+			}
+			p[n] = f
+		}
+	}
+}
+
+// jsonScanner skips over values of JSON already known to be valid.
+type jsonScanner struct {
+	b []byte
+	i int
+}
+
+func (s *jsonScanner) space() {
+	for s.i < len(s.b) && (s.b[s.i] == ' ' || s.b[s.i] == '\t' || s.b[s.i] == '\n' || s.b[s.i] == '\r') {
+		s.i++
+	}
+}
+
+// str consumes a string at s.i and returns it with its quotes.
+func (s *jsonScanner) str() []byte {
+	start := s.i
+	for s.i++; s.b[s.i] != '"'; s.i++ {
+		if s.b[s.i] == '\\' {
+			s.i++
+		}
+	}
+	s.i++
+	return s.b[start:s.i]
+}
+
+// value consumes one value at s.i.
+func (s *jsonScanner) value() {
+	switch s.b[s.i] {
+	case '"':
+		s.str()
+	case '{', '[':
+		depth := 0
+		for s.i < len(s.b) {
+			switch s.b[s.i] {
+			case '"':
+				s.str()
+				continue
+			case '{', '[':
+				depth++
+			case '}', ']':
+				depth--
+				if depth == 0 {
+					s.i++
+					return
+				}
+			}
+			s.i++
+		}
+	default: // number, true, false, null
+		for s.i < len(s.b) {
+			switch s.b[s.i] {
+			case ',', '}', ']', ' ', '\t', '\n', '\r':
+				return
+			}
+			s.i++
+		}
+	}
 }
 
 func toPolygon(c [][][]float64) (polygon, error) {

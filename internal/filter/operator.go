@@ -280,7 +280,7 @@ func coerceOperand(v any, vk valueKind, path string) (value, error) {
 		return value{kind: kindBoolean, b: b}, nil
 	}
 	if _, isBool := v.(bool); isBool {
-		return value{}, &Error{Path: path, Msg: fmt.Sprintf("type %s needs a %s, not a boolean", vk, vk)}
+		return value{}, &Error{Path: path, Msg: fmt.Sprintf("type %s cannot compare with a boolean operand", vk)}
 	}
 	out, err := coerce(v, vk)
 	if err != nil {
