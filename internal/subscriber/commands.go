@@ -121,6 +121,10 @@ func (s *Subscriber) applyCommand(b []byte) {
 	}
 	s.prom.commands.WithLabelValues(c.Action).Inc()
 	n, _ := s.table.counts()
-	s.log.Info("Applied subscription command", "action", c.Action, "topic", c.Topic, "sub_id", c.SubID, "subscriptions", n)
+	if c.SubID != "" {
+		s.log.Info("Applied subscription command", "action", c.Action, "topic", c.Topic, "sub_id", c.SubID, "subscriptions", n)
+	} else {
+		s.log.Info("Applied subscription command", "action", c.Action, "topic", c.Topic, "subscriptions", n)
+	}
 	s.subs.trigger()
 }
