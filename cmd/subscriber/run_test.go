@@ -97,7 +97,9 @@ func TestRunWithEnvironment(t *testing.T) {
 		}
 	}()
 
-	eventually(t, "healthy", func() bool { return run(context.Background(), []string{"healthcheck"}, getenv, io.Discard, io.Discard) == nil })
+	eventually(t, "healthy", func() bool {
+		return run(context.Background(), []string{"healthcheck"}, getenv, io.Discard, io.Discard) == nil
+	})
 	eventually(t, "command listener", func() bool { return strings.Contains(stdout.String(), "Listening for subscription commands") })
 	path := "run"
 	sub := subscription.Subscription{ID: "run-1", Topic: "origin/a/wis2/+/data/#", SavePath: &path}
