@@ -67,17 +67,37 @@ func (s *Store) ensureDir(dir string) error {
 	if _, ok := s.dirs.Load(dir); ok {
 		return nil
 	}
+	// Check the deepest existing ancestor first, so MkdirAll never creates
+	// directories through a symbolic link that leads out of the root.
+	existing := dir
+	for {
+		if _, err := os.Lstat(existing); err == nil || existing == s.root {
+			break
+		}
+		existing = filepath.Dir(existing)
+	}
+	if err := s.within(existing); err != nil {
+		return err
+	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return fmt.Errorf("create directory: %w", err)
 	}
+	if err := s.within(dir); err != nil {
+		return err
+	}
+	s.dirs.Store(dir, struct{}{})
+	return nil
+}
+
+// within checks that dir, with symbolic links resolved, is below the root.
+func (s *Store) within(dir string) error {
 	real, err := filepath.EvalSymlinks(dir)
 	if err != nil {
 		return fmt.Errorf("resolve directory: %w", err)
 	}
-	if r, err := filepath.Rel(s.realRoot, real); err != nil || !filepath.IsLocal(r) && r != "." {
+	if r, err := filepath.Rel(s.realRoot, real); err != nil || r != "." && !filepath.IsLocal(r) {
 		return fmt.Errorf("%s: %w", dir, ErrOutsideRoot)
 	}
-	s.dirs.Store(dir, struct{}{})
 	return nil
 }
 
