@@ -42,6 +42,11 @@ func run(m *testing.M) int {
 		fmt.Fprintf(os.Stderr, "e2e: %v\n", err)
 		return 1
 	}
+	if dir := os.Getenv("E2E_BIN_DIR"); dir != "" {
+		// Prebuilt binaries (e.g. from make build) instead of a fresh build.
+		binDir = dir
+		return m.Run()
+	}
 	dir, err := os.MkdirTemp("", "wis2-e2e-bin-")
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "e2e: %v\n", err)

@@ -30,7 +30,7 @@ const (
 
 // stackConfig says what to start and which settings differ from the defaults.
 type stackConfig struct {
-	workers    int               // worker processes (default 1)
+	workers    int               // worker processes (default 1; negative: none)
 	worker     map[string]string // extra or overriding worker variables
 	subscriber map[string]string // extra or overriding subscriber variables
 	noUI       bool
@@ -46,6 +46,7 @@ type stack struct {
 	rdb            *redis.Client
 	brokerA        *testsvc.Mosquitto // subscriber over WebSockets
 	brokerB        *testsvc.Mosquitto // subscriber over TCP with TLS
+	logA, logB     string             // broker logs (flushed per line)
 	pubA, pubB     *publisher
 	cacheA, cacheB *fakeCache // https://127.0.0.2, https://127.0.0.3
 
@@ -81,6 +82,9 @@ func startStack(t testing.TB, cfg stackConfig) *stack {
 	if cfg.workers == 0 {
 		cfg.workers = 1
 	}
+	if cfg.workers < 0 { // no worker at all (harness checks only)
+		cfg.workers = 0
+	}
 	s := &stack{t: t, dir: t.TempDir()}
 	s.data = filepath.Join(s.dir, "data")
 	if err := os.MkdirAll(s.data, 0o755); err != nil {
@@ -88,9 +92,14 @@ func startStack(t testing.TB, cfg stackConfig) *stack {
 	}
 	s.redis = testsvc.StartRedis(t)
 	s.rdb = s.redis.Client(t)
-	logSubs := testsvc.MosquittoConfig("log_type subscribe", "log_type unsubscribe")
-	s.brokerA = testsvc.StartMosquitto(t, logSubs)
-	s.brokerB = testsvc.StartMosquitto(t, logSubs)
+	// SUBSCRIBE/UNSUBSCRIBE are logged to a file of our own: mosquitto
+	// flushes file logs at once but buffers stdout.
+	s.logA, s.logB = filepath.Join(s.dir, "broker-a-subs.log"), filepath.Join(s.dir, "broker-b-subs.log")
+	logSubs := func(path string) testsvc.MosquittoOption {
+		return testsvc.MosquittoConfig("log_type subscribe", "log_type unsubscribe", "log_dest file "+path)
+	}
+	s.brokerA = testsvc.StartMosquitto(t, logSubs(s.logA))
+	s.brokerB = testsvc.StartMosquitto(t, logSubs(s.logB))
 	s.pubA = newPublisher(t, s.brokerA, "e2e-pub-a")
 	s.pubB = newPublisher(t, s.brokerB, "e2e-pub-b")
 	pki := newCachePKI(t, s.dir)
@@ -218,23 +227,13 @@ func (s *stack) checkAlive(t testing.TB) {
 	}
 }
 
-// brokerLogHas reports whether the broker log has a line whose text after
-// the timestamp matches re.
-func brokerLogHas(b *testsvc.Mosquitto, re *regexp.Regexp) bool {
-	data, err := os.ReadFile(filepath.Join(b.Dir, "mosquitto.log"))
+// brokerLogHas reports whether the broker log file has a line matching re.
+func brokerLogHas(path string, re *regexp.Regexp) bool {
+	data, err := os.ReadFile(path)
 	if err != nil {
 		return false
 	}
 	return re.Match(data)
-}
-
-// brokerLogCount counts the lines matching re.
-func brokerLogCount(b *testsvc.Mosquitto, re *regexp.Regexp) int {
-	data, err := os.ReadFile(filepath.Join(b.Dir, "mosquitto.log"))
-	if err != nil {
-		return 0
-	}
-	return len(re.FindAll(data, -1))
 }
 
 // subscribeLine matches mosquitto's "log_type subscribe" line for client
@@ -253,8 +252,8 @@ func unsubscribeLine(client, filter string) *regexp.Regexp {
 func (s *stack) waitSubscribed(t testing.TB, filter string) {
 	t.Helper()
 	eventually(t, 20*time.Second, "both subscribers SUBSCRIBE "+filter, func() (bool, string) {
-		a := brokerLogHas(s.brokerA, subscribeLine(sessionA, filter))
-		b := brokerLogHas(s.brokerB, subscribeLine(sessionB, filter))
+		a := brokerLogHas(s.logA, subscribeLine(sessionA, filter))
+		b := brokerLogHas(s.logB, subscribeLine(sessionB, filter))
 		return a && b, "broker A saw it: " + boolStr(a) + ", broker B saw it: " + boolStr(b)
 	}, s)
 }
@@ -263,8 +262,8 @@ func (s *stack) waitSubscribed(t testing.TB, filter string) {
 func (s *stack) waitUnsubscribed(t testing.TB, filter string) {
 	t.Helper()
 	eventually(t, 20*time.Second, "both subscribers UNSUBSCRIBE "+filter, func() (bool, string) {
-		a := brokerLogHas(s.brokerA, unsubscribeLine(sessionA, filter))
-		b := brokerLogHas(s.brokerB, unsubscribeLine(sessionB, filter))
+		a := brokerLogHas(s.logA, unsubscribeLine(sessionA, filter))
+		b := brokerLogHas(s.logB, unsubscribeLine(sessionB, filter))
 		return a && b, "broker A saw it: " + boolStr(a) + ", broker B saw it: " + boolStr(b)
 	}, s)
 }
