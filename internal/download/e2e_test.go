@@ -1,0 +1,124 @@
+package download
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"testing"
+	"time"
+
+	"github.com/hibiken/asynq"
+
+	"github.com/wmo-im/wis2downloader/internal/config"
+	"github.com/wmo-im/wis2downloader/internal/tasks"
+)
+
+// startServer runs the handler in a real asynq server on the env's Redis.
+func (e *env) startServer(retryDelay asynq.RetryDelayFunc) *asynq.Server {
+	e.t.Helper()
+	if retryDelay == nil {
+		retryDelay = RetryDelay
+	}
+	srv := asynq.NewServerFromRedisClient(e.rdb, asynq.Config{
+		Concurrency:              e.cfg.Concurrency,
+		Queues:                   map[string]int{e.cfg.Queue: 1},
+		TaskCheckInterval:        50 * time.Millisecond,
+		DelayedTaskCheckInterval: 200 * time.Millisecond,
+		RetryDelayFunc:           retryDelay,
+		IsFailure:                IsFailure,
+		ShutdownTimeout:          5 * time.Second,
+		LogLevel:                 asynq.ErrorLevel,
+	})
+	mux := asynq.NewServeMux()
+	mux.Handle(tasks.TypeDownload, e.h)
+	if err := srv.Start(mux); err != nil {
+		e.t.Fatal(err)
+	}
+	e.t.Cleanup(srv.Shutdown)
+	return srv
+}
+
+// enqueue queues a notification as the subscriber does.
+func (e *env) enqueue(m msg, targets ...tasks.Target) {
+	e.t.Helper()
+	if len(targets) == 0 {
+		targets = []tasks.Target{target("sub1", strp("synop"), "")}
+	}
+	raw, _ := json.Marshal(m)
+	task, err := tasks.NewDownload(tasks.Download{Topic: testTopic, Broker: "gb", Received: time.Now(), Targets: targets, Message: raw},
+		m["id"].(string), asynq.Queue(e.cfg.Queue), asynq.MaxRetry(25))
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	c := asynq.NewClientFromRedisClient(e.rdb)
+	if _, err := c.Enqueue(task); err != nil {
+		e.t.Fatal(err)
+	}
+}
+
+// waitStatus polls the message tracker until it shows want.
+func (e *env) waitStatus(msgID, want string) {
+	e.t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for time.Now().Before(deadline) {
+		if e.status(msgID) == want {
+			return
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	e.t.Fatalf("msg %s: status %q (reason %q), want %q", msgID, e.status(msgID), e.reason(msgID), want)
+}
+
+func TestEndToEndTwoCachesAndRetry(t *testing.T) {
+	e := newEnv(t, nil)
+	e.startServer(func(n int, err error, t *asynq.Task) time.Duration { return min(RetryDelay(n, err, t), time.Second) })
+	gc1, gc2 := serveBytes(t, bufrBody), serveBytes(t, bufrBody)
+	now := time.Now()
+	e.enqueue(notification("e2e-1", "e2e/1", gc1.URL+"/f.bufr", bufrBody, now))
+	e.waitStatus("e2e-1", "SUCCESS")
+	e.enqueue(notification("e2e-2", "e2e/1", gc2.URL+"/f.bufr", bufrBody, now))
+	e.waitStatus("e2e-2", "SKIPPED")
+	if n := gc1.hits.Load() + gc2.hits.Load(); n != 1 {
+		t.Fatalf("%d downloads", n)
+	}
+
+	// 404 first (the cache has not got it yet), then 200, through asynq's retry.
+	var calls int
+	late := serveFunc(t, func(w http.ResponseWriter, r *http.Request) {
+		calls++
+		if calls == 1 {
+			http.NotFound(w, r)
+			return
+		}
+		w.Write(bufrBody)
+	})
+	e.enqueue(notification("e2e-404", "e2e/404", late.URL+"/g.bufr", bufrBody, now))
+	e.waitStatus("e2e-404", "SUCCESS")
+	if late.hits.Load() != 2 {
+		t.Fatalf("%d requests, want 2", late.hits.Load())
+	}
+}
+
+func TestEndToEndAttemptsExhausted(t *testing.T) {
+	e := newEnv(t, func(c *config.WorkerConfig) { c.MaxAttempts = 2 })
+	e.startServer(func(int, error, *asynq.Task) time.Duration { return 10 * time.Millisecond })
+	s := serveFunc(t, func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusServiceUnavailable) })
+	e.enqueue(notification("e2e-503", "e2e/503", s.URL+"/f.bufr", bufrBody, time.Now()))
+	e.waitStatus("e2e-503", "FAILED")
+	if s.hits.Load() != 2 {
+		t.Fatalf("%d attempts, want DOWNLOAD_MAX_ATTEMPTS=2", s.hits.Load())
+	}
+	if e.reason("e2e-503") != "http_5xx" {
+		t.Fatal(e.reason("e2e-503"))
+	}
+	// The failed task is archived (SkipRetry), not retried again.
+	insp := asynq.NewInspectorFromRedisClient(e.rdb)
+	info, err := insp.GetQueueInfo(e.cfg.Queue)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if info.Archived != 1 || info.Retry != 0 {
+		t.Fatalf("queue %+v", info)
+	}
+	_ = context.Background()
+}
