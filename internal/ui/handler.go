@@ -9,12 +9,12 @@ package ui
 
 import (
 	"context"
-	"io"
 	"log/slog"
 	"net/http"
 	"strings"
 	"time"
 
+	"github.com/a-h/templ"
 	"github.com/go-chi/chi/v5"
 	"github.com/go-chi/chi/v5/middleware"
 
@@ -33,7 +33,7 @@ type Options struct {
 	GrafanaURL    string       // browser-facing Grafana URL
 	Ops           http.Handler // serves /healthz and /metrics
 	HTTPClient    *http.Client // for API calls; nil: a client without a global timeout
-	Logger        *slog.Logger
+	Logger        *slog.Logger // nil: discard
 }
 
 // handler holds what the UI's routes need.
@@ -51,10 +51,14 @@ func New(opts Options) http.Handler {
 	if hc == nil {
 		hc = &http.Client{}
 	}
+	logger := opts.Logger
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
 	h := &handler{
 		opts:   opts,
 		api:    &apiClient{baseURL: strings.TrimRight(opts.APIURL, "/"), token: opts.APIToken, http: hc},
-		logger: opts.Logger,
+		logger: logger,
 	}
 	r := chi.NewRouter()
 	r.Use(middleware.Recoverer, securityHeaders)
@@ -101,12 +105,7 @@ func (h *handler) subscriptions(w http.ResponseWriter, r *http.Request) {
 	h.render(w, r, SubscriptionList(rows))
 }
 
-// renderer is what templ components implement.
-type renderer interface {
-	Render(ctx context.Context, w io.Writer) error
-}
-
-func (h *handler) render(w http.ResponseWriter, r *http.Request, c renderer) {
+func (h *handler) render(w http.ResponseWriter, r *http.Request, c templ.Component) {
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.Header().Set("Cache-Control", "no-store")
 	if err := c.Render(r.Context(), w); err != nil {

@@ -57,12 +57,14 @@ func startUI(t *testing.T, apiURL, token string) *httptest.Server {
 		Ops: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			_, _ = io.WriteString(w, "ops "+r.URL.Path)
 		}),
-		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
+		Logger: testLogger(),
 	})
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
 	return srv
 }
+
+func testLogger() *slog.Logger { return slog.New(slog.DiscardHandler) }
 
 func get(t *testing.T, url string, host string) (*http.Response, string) {
 	t.Helper()
@@ -122,7 +124,7 @@ func TestPage(t *testing.T) {
 }
 
 func TestPageRejectsUnsafeGrafanaURL(t *testing.T) {
-	h := New(Options{GrafanaURL: "javascript:alert(1)", Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	h := New(Options{GrafanaURL: "javascript:alert(1)", Logger: testLogger()})
 	srv := httptest.NewServer(h)
 	defer srv.Close()
 	_, body := get(t, srv.URL+"/", "")
@@ -272,7 +274,7 @@ func BenchmarkSubscriptionsFragment(b *testing.B) {
 		_, _ = io.WriteString(w, sb.String())
 	}))
 	defer api.Close()
-	h := New(Options{APIURL: api.URL, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	h := New(Options{APIURL: api.URL, Logger: testLogger()})
 	b.ResetTimer()
 	for b.Loop() {
 		rec := httptest.NewRecorder()
