@@ -88,10 +88,10 @@ func (a *API) recoverer(next http.Handler) http.Handler {
 
 // redirectTo answers a relative redirect, which also works behind a reverse
 // proxy that strips a path prefix.
-func redirectTo(rel string) http.HandlerFunc {
+func redirectTo(status int, rel string) http.HandlerFunc {
 	return func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Location", rel)
-		w.WriteHeader(http.StatusFound)
+		w.WriteHeader(status)
 	}
 }
 

@@ -27,9 +27,8 @@ func (a *API) routes() chi.Router {
 	}))
 	r.Get("/openapi.json", a.openAPI)
 	r.Get("/openapi", a.openAPI)
-	r.Get("/", redirectTo("swagger/"))
-	r.Get("/swagger", redirectTo("swagger/"))
-	r.Get("/swagger/", a.swaggerIndex)
+	r.Get("/", redirectTo(http.StatusFound, "swagger"))
+	r.Get("/swagger", a.swaggerIndex)
 	r.Get("/swagger/{file}", a.swaggerAsset)
 
 	// Behind the bearer token.
