@@ -112,6 +112,7 @@ func TestPage(t *testing.T) {
 		`href="http://ui.example:5002/swagger"`,
 		`href="http://grafana.example:3000"`,
 		`hx-get="/fragments/subscriptions"`,
+		`hx-trigger="load, every 30s"`,
 		`src="/static/htmx.min.js?v=2.0.11"`,
 		`href="/static/app.css"`,
 	)
