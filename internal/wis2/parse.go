@@ -248,9 +248,9 @@ func isNull(raw json.RawMessage) bool {
 
 // clip shortens raw JSON for error details.
 func clip(raw []byte) string {
-	const max = 40
-	if len(raw) > max {
-		return string(raw[:max]) + "..."
+	const limit = 40
+	if len(raw) > limit {
+		return string(raw[:limit]) + "..."
 	}
 	return string(raw)
 }
