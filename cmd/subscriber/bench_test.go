@@ -41,6 +41,16 @@ func BenchmarkBrokerToQueue(b *testing.B) {
 	for _, mode := range []string{"backlog", "live"} {
 		b.Run(mode, func(b *testing.B) { benchBrokerToQueue(b, bin, mode == "live") })
 	}
+	// Reference: how fast the test publishers alone get messages into the
+	// broker (no subscriber); "live" cannot exceed it.
+	b.Run("publish-only", func(b *testing.B) {
+		m := testsvc.StartMosquitto(b)
+		b.ResetTimer()
+		t0 := time.Now()
+		publishMany(b, m, b.N)
+		b.ReportMetric(float64(b.N)/time.Since(t0).Seconds(), "msgs/s")
+		b.ReportMetric(0, "ns/op")
+	})
 }
 
 func benchBrokerToQueue(b *testing.B, bin string, live bool) {
