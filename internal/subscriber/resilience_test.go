@@ -2,6 +2,7 @@ package subscriber
 
 import (
 	"fmt"
+	"strings"
 	"testing"
 
 	"github.com/wmo-im/wis2downloader/internal/subscription"
@@ -142,6 +143,12 @@ func TestRedisDownLosesNothing(t *testing.T) {
 	if got := waitQueued(t, rdb, 5); len(got) != 5 {
 		t.Fatalf("%d tasks, want 5", len(got))
 	}
+	// The command channel is back too, and commands apply again.
+	eventually(t, "command channel re-subscribed", func() bool {
+		return strings.Count(s.logs.String(), "Listening for subscription commands") >= 2
+	})
+	subscribeViaAPI(t, rdb, "after-redis-restart", filterDWD)
+	s.waitSubscribed(t, filterDWD)
 
 	// The subscriber stops while Redis is down: the messages stay with the
 	// broker, unacknowledged.
