@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"unicode/utf8"
 )
 
 // MaxLength is the longest topic filter accepted.
@@ -23,6 +24,9 @@ func ValidateFilter(f string) error {
 	if strings.ContainsRune(f, 0) {
 		return errors.New("topic contains a NUL character")
 	}
+	if !utf8.ValidString(f) {
+		return errors.New("topic is not valid UTF-8")
+	}
 	levels := strings.Split(f, "/")
 	for i, l := range levels {
 		switch {
@@ -37,8 +41,12 @@ func ValidateFilter(f string) error {
 	return nil
 }
 
-// Match reports whether topic name t matches filter f.
+// Match reports whether topic name t matches filter f. As MQTT requires,
+// a filter starting with a wildcard does not match topics starting with '$'.
 func Match(f, t string) bool {
+	if strings.HasPrefix(t, "$") && (strings.HasPrefix(f, "+") || strings.HasPrefix(f, "#")) {
+		return false
+	}
 	for {
 		fl, frest, fmore := strings.Cut(f, "/")
 		if fl == "#" {

@@ -15,6 +15,11 @@ func TestMatch(t *testing.T) {
 		{"a/b", "a/b/c", false},
 		{"a/b/c", "a/b/d", false},
 		{"A/b", "a/b", false}, // case-sensitive
+		// Topics starting with "$" are not matched by a leading wildcard.
+		{"#", "$SYS/broker/load", false},
+		{"+/broker/load", "$SYS/broker/load", false},
+		{"$SYS/#", "$SYS/broker/load", true},
+		{"$share/g/+", "$share/g/x", true},
 		// "+" is exactly one level.
 		{"a/+/c", "a/b/c", true},
 		{"a/+/c", "a/b/x/c", false},
@@ -74,6 +79,7 @@ func TestValidateFilter(t *testing.T) {
 	}
 	invalid := map[string]string{
 		"":                               "empty",
+		"a/\xff":                         "UTF-8",
 		"a/#/b":                          "last level",
 		"#/a":                            "last level",
 		"a#":                             "stand alone",
@@ -97,6 +103,9 @@ func TestValidateFilter(t *testing.T) {
 
 // matchOracle is Match written the obvious way, for the fuzz property.
 func matchOracle(f, t string) bool {
+	if strings.HasPrefix(t, "$") && (strings.HasPrefix(f, "+") || strings.HasPrefix(f, "#")) {
+		return false // MQTT 4.7.2: wildcards do not match $-topics at the first level
+	}
 	fl, tl := strings.Split(f, "/"), strings.Split(t, "/")
 	for i, l := range fl {
 		if l == "#" {
@@ -140,11 +149,14 @@ func FuzzMatch(f *testing.F) {
 		if !Match(name, name) {
 			t.Fatalf("Match(t, t) false for %q", name)
 		}
-		if !Match("#", name) {
+		if !Match("#", name) && !strings.HasPrefix(name, "$") {
 			t.Fatalf("# does not match %q", name)
 		}
 		levels := strings.Split(name, "/")
 		for i := range levels {
+			if i == 0 && strings.HasPrefix(name, "$") {
+				continue
+			}
 			plus := append(append(append([]string{}, levels[:i]...), "+"), levels[i+1:]...)
 			if !Match(strings.Join(plus, "/"), name) {
 				t.Fatalf("%q does not match %q", strings.Join(plus, "/"), name)
