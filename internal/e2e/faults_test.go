@@ -91,6 +91,9 @@ func TestWorkerKilledDuringDownloads(t *testing.T) {
 		}
 	}
 	t.Logf("%d of %d downloads were interrupted by the kill and ran again", retried, len(want))
+	if retried == 0 {
+		t.Errorf("no download was in flight on the killed worker; the test proved nothing")
+	}
 }
 
 // TestBrokerRestartDuringStream restarts both brokers while QoS 1
