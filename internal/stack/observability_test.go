@@ -56,8 +56,10 @@ func TestPrometheusTargets(t *testing.T) {
 			}
 		}
 	}
-	if !static["api:5001"] {
-		t.Error("Prometheus does not scrape api:5001")
+	for _, tg := range []string{"api:5001", "ui:8080"} {
+		if !static[tg] {
+			t.Errorf("Prometheus does not scrape %s", tg)
+		}
 	}
 	if dns["worker"] != 9102 {
 		t.Errorf("worker replicas scraped on port %d, want 9102 via DNS SD", dns["worker"])
