@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/hibiken/asynq"
+	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/wmo-im/wis2downloader/internal/config"
 	"github.com/wmo-im/wis2downloader/internal/download/outcome"
@@ -638,3 +639,25 @@ func TestSampleCREXBulletin(t *testing.T) {
 
 // keep testsvc imported for helpers used only by some tests.
 var _ = testsvc.InstallHint
+
+func TestUnverifiedStored(t *testing.T) {
+	e := newEnv(t, nil)
+	s := serveBytes(t, bufrBody)
+	now := time.Now()
+	m1 := notification("id-md5", "d/md5", s.URL+"/a.bufr", bufrBody, now)
+	m1.props()["integrity"] = map[string]any{"method": "md5", "value": "AAAA"}
+	m2 := notification("id-none", "d/none", s.URL+"/b.bufr", bufrBody, now)
+	delete(m2.props(), "integrity")
+	for _, m := range []msg{m1, m2} {
+		if err := e.process(m.json(t)); err != nil {
+			t.Fatal(err)
+		}
+		mustStatus(t, e, m["id"].(string), "SUCCESS", "")
+	}
+	if got := testutil.ToFloat64(e.h.obs.unverified.WithLabelValues("unknown_method")); got != 1 {
+		t.Errorf("unverified unknown_method = %v", got)
+	}
+	if got := testutil.ToFloat64(e.h.obs.unverified.WithLabelValues("none")); got != 1 {
+		t.Errorf("unverified none = %v", got)
+	}
+}

@@ -250,7 +250,7 @@ func (h *Handler) retryOrFail(ctx context.Context, j *job, err error, locked boo
 	if ctx.Err() != nil {
 		// Shutdown or task timeout: release the lock, asynq requeues or retries.
 		if locked {
-			h.record(ctx, j, tracker.Result{Status: outcome.Pending, Reason: "interrupted"})
+			h.record(ctx, j, tracker.Result{Status: outcome.Pending, Reason: outcome.Interrupted})
 		}
 		return fmt.Errorf("interrupted: %w", err)
 	}

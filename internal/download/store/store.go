@@ -140,21 +140,43 @@ func (s *Store) TempFile(rel string) (*os.File, error) {
 }
 
 // Commit makes the complete, verified temporary file tmp appear under each
-// rel path. Each name appears atomically: a hard link when the name is free,
-// otherwise a link to a fresh temporary name renamed over the old file (an
-// update replaces it, readers see the old or the new file, never a mix).
-// Across file systems the data is copied to a temporary file first. tmp is
-// removed in every case. It returns the paths that were stored.
+// rel path. Each name appears atomically and complete: the first (in tmp's
+// directory) by renaming tmp over it, the others by hard links (a link to a
+// fresh temporary name renamed over an existing file, so an update replaces
+// it; readers see the old or the new file, never a mix). Across file
+// systems the data is copied to a temporary file first. tmp is gone
+// afterwards in every case. It returns the paths that were stored.
 func (s *Store) Commit(tmp string, rels []string) ([]string, error) {
-	defer os.Remove(tmp)
+	renamed := false
+	defer func() {
+		if !renamed {
+			os.Remove(tmp)
+		}
+	}()
+	if len(rels) == 0 {
+		return nil, nil
+	}
 	stored := make([]string, 0, len(rels))
-	for _, rel := range rels {
+	for _, rel := range rels[1:] {
 		if err := s.place(tmp, rel); err != nil {
 			return stored, fmt.Errorf("store %s: %w", rel, err)
 		}
 		stored = append(stored, rel)
 	}
-	return stored, nil
+	abs, err := s.Abs(rels[0])
+	if err != nil {
+		return stored, err
+	}
+	err = s.retryMissingDir(filepath.Dir(abs), func() error { return os.Rename(tmp, abs) })
+	if errors.Is(err, syscall.EXDEV) {
+		err = s.place(tmp, rels[0])
+	} else if err == nil {
+		renamed = true
+	}
+	if err != nil {
+		return stored, fmt.Errorf("store %s: %w", rels[0], err)
+	}
+	return append([]string{rels[0]}, stored...), nil
 }
 
 func (s *Store) place(tmp, rel string) error {

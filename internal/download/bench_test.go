@@ -1,0 +1,134 @@
+package download
+
+import (
+	"context"
+	"crypto/sha512"
+	"encoding/base64"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/hibiken/asynq"
+
+	"github.com/wmo-im/wis2downloader/internal/config"
+	"github.com/wmo-im/wis2downloader/internal/metrics"
+	"github.com/wmo-im/wis2downloader/internal/tasks"
+	"github.com/wmo-im/wis2downloader/internal/testsvc"
+)
+
+// patternReader yields size bytes of a fixed pattern without holding them.
+type patternReader struct {
+	block []byte
+	off   int
+	left  int64
+}
+
+func newPattern(size int64) *patternReader {
+	b := make([]byte, 64<<10)
+	copy(b, "BUFR")
+	for i := 4; i < len(b); i++ {
+		b[i] = byte(i * 7)
+	}
+	return &patternReader{block: b, left: size}
+}
+
+func (p *patternReader) Read(buf []byte) (int, error) {
+	if p.left <= 0 {
+		return 0, io.EOF
+	}
+	n := copy(buf, p.block[p.off:min(int64(len(p.block)), int64(p.off)+p.left)])
+	p.off = (p.off + n) % len(p.block)
+	p.left -= int64(n)
+	return n, nil
+}
+
+func patternDigest(size int64) string {
+	h := sha512.New()
+	io.Copy(h, newPattern(size))
+	return base64.StdEncoding.EncodeToString(h.Sum(nil))
+}
+
+func vmHWM() string {
+	b, _ := os.ReadFile("/proc/self/status")
+	for _, l := range strings.Split(string(b), "\n") {
+		if strings.HasPrefix(l, "VmHWM:") {
+			return strings.TrimSpace(strings.TrimPrefix(l, "VmHWM:"))
+		}
+	}
+	return "?"
+}
+
+// benchWorker enqueues b.N notifications of size bytes and measures how
+// fast a worker (asynq server, concurrency 16) stores them.
+func benchWorker(b *testing.B, size int64) {
+	r := testsvc.StartRedis(b, testsvc.RedisConfig("appendfsync everysec"))
+	e := newEnvOn(b, r, func(c *config.WorkerConfig) {
+		c.Concurrency = 16
+		c.MinFreeBytes = 0
+		if n, _ := strconv.Atoi(os.Getenv("WIS2_BENCH_HOSTCONC")); n > 0 {
+			c.HostConcurrency = n
+		}
+		// WIS2_BENCH_DATA puts the data root elsewhere (e.g. /dev/shm, to
+		// measure the worker rather than the disk).
+		if d := os.Getenv("WIS2_BENCH_DATA"); d != "" {
+			c.DataPath = d + "/" + strconv.FormatInt(time.Now().UnixNano(), 36)
+			b.Cleanup(func() { os.RemoveAll(c.DataPath) })
+		}
+	})
+	digest := patternDigest(size)
+	srv := serveFunc(b, func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Length", strconv.FormatInt(size, 10))
+		io.Copy(w, newPattern(size))
+	})
+	client := asynq.NewClientFromRedisClient(e.rdb)
+	now := time.Now()
+	for i := range b.N {
+		id := fmt.Sprintf("bench-%d", i)
+		m := notification(id, "bench/"+id, fmt.Sprintf("%s/f/%d.bufr", srv.URL, i), nil, now)
+		m.props()["integrity"] = map[string]any{"method": "sha512", "value": digest}
+		m.link()["length"] = size
+		raw := m.json(b)
+		task, err := tasks.NewDownload(tasks.Download{Topic: testTopic, Message: raw, Targets: []tasks.Target{target("s", strp("bench"), "")}},
+			id, asynq.Queue(e.cfg.Queue), asynq.MaxRetry(25))
+		if err != nil {
+			b.Fatal(err)
+		}
+		if _, err := client.Enqueue(task); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ResetTimer()
+	start := time.Now()
+	k, _ := strconv.Atoi(os.Getenv("WIS2_BENCH_SERVERS"))
+	for range max(k, 1) {
+		e.startServer(nil)
+	}
+	ctx := context.Background()
+	field := metrics.Labels{"status": "success"}.Field()
+	for {
+		n, _ := e.rdb.HGet(ctx, metrics.Key(metrics.Notifications), field).Float64()
+		if int(n) >= b.N {
+			break
+		}
+		failed, _ := e.rdb.HGet(ctx, metrics.Key(metrics.Notifications), metrics.Labels{"status": "failed"}.Field()).Float64()
+		if failed > 0 {
+			b.Fatalf("%v downloads failed (bench-0: %s %s)", failed, e.status("bench-0"), e.reason("bench-0"))
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+	el := time.Since(start)
+	b.StopTimer()
+	b.ReportMetric(float64(b.N)/el.Seconds(), "files/s")
+	b.ReportMetric(float64(size)*float64(b.N)/el.Seconds()/1e6, "MB/s")
+	b.Logf("N=%d size=%d: %.0f files/s, %.1f MB/s, VmHWM %s (whole test process incl. HTTP server)",
+		b.N, size, float64(b.N)/el.Seconds(), float64(size)*float64(b.N)/el.Seconds()/1e6, vmHWM())
+}
+
+func BenchmarkWorker10KiB(b *testing.B)  { benchWorker(b, 10<<10) }
+func BenchmarkWorker1MiB(b *testing.B)   { benchWorker(b, 1<<20) }
+func BenchmarkWorker100MiB(b *testing.B) { benchWorker(b, 100<<20) }
