@@ -14,11 +14,13 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/hibiken/asynq"
 	"github.com/prometheus/client_golang/prometheus/testutil"
+	"github.com/redis/go-redis/v9"
 
 	"github.com/wmo-im/wis2downloader/internal/config"
 	"github.com/wmo-im/wis2downloader/internal/download/outcome"
@@ -659,5 +661,41 @@ func TestUnverifiedStored(t *testing.T) {
 	}
 	if got := testutil.ToFloat64(e.h.obs.unverified.WithLabelValues("none")); got != 1 {
 		t.Errorf("unverified none = %v", got)
+	}
+}
+
+// roundTrips counts the Redis commands a client sends.
+type roundTrips struct{ n atomic.Int64 }
+
+func (r *roundTrips) DialHook(next redis.DialHook) redis.DialHook { return next }
+func (r *roundTrips) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
+	return func(ctx context.Context, cmd redis.Cmder) error { r.n.Add(1); return next(ctx, cmd) }
+}
+func (r *roundTrips) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+	return func(ctx context.Context, cmds []redis.Cmder) error { r.n.Add(1); return next(ctx, cmds) }
+}
+
+func TestTwoRoundTripsPerDownload(t *testing.T) {
+	e := newEnv(t, nil)
+	s := serveBytes(t, bufrBody)
+	now := time.Now()
+	// Warm up: the first use loads the Lua scripts (EVALSHA → NOSCRIPT → EVAL).
+	if err := e.process(notification("warm", "d/warm", s.URL+"/w.bufr", bufrBody, now).json(t)); err != nil {
+		t.Fatal(err)
+	}
+	rt := &roundTrips{}
+	e.rdb.AddHook(rt)
+	if err := e.process(notification("rt-1", "d/rt", s.URL+"/f.bufr", bufrBody, now).json(t)); err != nil {
+		t.Fatal(err)
+	}
+	if n := rt.n.Load(); n != 2 {
+		t.Fatalf("%d Redis round trips for a download, want 2 (claim, finish)", n)
+	}
+	rt.n.Store(0)
+	if err := e.process(notification("rt-2", "d/rt", s.URL+"/f.bufr", bufrBody, now).json(t)); err != nil {
+		t.Fatal(err)
+	}
+	if n := rt.n.Load(); n != 1 {
+		t.Fatalf("%d Redis round trips for a duplicate, want 1", n)
 	}
 }
