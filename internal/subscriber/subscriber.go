@@ -46,8 +46,8 @@ func (t Tuning) withDefaults() Tuning {
 	def(&t.Heartbeat, 5*time.Second)
 	def(&t.MetricsFlush, time.Second)
 	def(&t.DrainTimeout, 10*time.Second)
-	if t.ReconnectMax <= t.ReconnectMin {
-		t.ReconnectMax = 2 * t.ReconnectMin
+	if t.ReconnectMax < 2*t.ReconnectMin {
+		t.ReconnectMax = 2 * t.ReconnectMin // autopaho's backoff needs max >= its initial ceiling (2*min)
 	}
 	if t.ReceiveMaximum == 0 {
 		t.ReceiveMaximum = 1024
