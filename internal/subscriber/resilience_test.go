@@ -2,6 +2,9 @@ package subscriber
 
 import (
 	"fmt"
+	"net"
+	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -11,10 +14,11 @@ import (
 
 // Every transport connects, subscribes and queues: plain TCP, WebSocket
 // (with the configured path) and TLS (trusting the CA of MQTT_CA_FILE), over
-// TCP and over WebSocket.
+// TCP and over WebSocket (the Global Brokers' default, port 443).
 func TestTransports(t *testing.T) {
 	r := testsvc.StartRedis(t)
-	m := testsvc.StartMosquitto(t)
+	wssPort := freeTestPort(t)
+	m := testsvc.StartMosquitto(t, withWSSListener(wssPort))
 	rdb := r.Client(t)
 	storeSubscription(t, rdb, subscription.Subscription{ID: "s", Topic: filterECCC})
 	pub := newPublisher(t, m)
@@ -25,6 +29,7 @@ func TestTransports(t *testing.T) {
 		{"tcp", "tcp", "false", "", m.TCPPort},
 		{"websocket", "websockets", "false", "", m.WSPort},
 		{"tls", "tcp", "true", m.CAFile, m.TLSPort},
+		{"wss", "websockets", "true", m.CAFile, wssPort},
 	}
 	for i, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -196,4 +201,28 @@ func TestSharedSubscriptionSplitsMessages(t *testing.T) {
 	if d := a.count(resultDuplicate) + b.count(resultDuplicate); d != 0 {
 		t.Errorf("%v duplicates", d)
 	}
+}
+
+// withWSSListener adds a WebSocket-over-TLS listener with the broker's test
+// certificate.
+func withWSSListener(port int) testsvc.MosquittoOption {
+	return func(m *testsvc.Mosquitto) {
+		testsvc.MosquittoConfig(
+			"listener "+strconv.Itoa(port)+" 127.0.0.1",
+			"protocol websockets",
+			"cafile "+filepath.Join(m.Dir, "ca.pem"),
+			"certfile "+filepath.Join(m.Dir, "server.pem"),
+			"keyfile "+filepath.Join(m.Dir, "server-key.pem"),
+		)(m)
+	}
+}
+
+func freeTestPort(t *testing.T) int {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port
 }
