@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/wmo-im/wis2downloader/internal/subscription"
 	"github.com/wmo-im/wis2downloader/internal/testsvc"
@@ -53,13 +54,16 @@ func TestTLSRequiresTrustedCertificate(t *testing.T) {
 	m := testsvc.StartMosquitto(t)
 	cfg := testConfig(r, m)
 	cfg.BrokerPort, cfg.TLS = m.TLSPort, "true" // system roots only
+	cfg.UnhealthyAfter = 200 * time.Millisecond
 	s := startSubscriber(t, cfg, "host-untrusted")
-	eventually(t, "a failed connection attempt", func() bool {
-		return s.prom.connectErrors != nil && counterValue(s.prom.connectErrors) > 0
-	})
-	if up, _, reason := s.conn.get(); up || reason == "" {
-		t.Errorf("connected=%v reason=%q", up, reason)
+	eventually(t, "a failed connection attempt", func() bool { return counterValue(s.prom.connectErrors) > 0 })
+	if up, _, reason := s.conn.get(); up || !strings.Contains(reason, "certificate") {
+		t.Errorf("connected=%v reason=%q, want a certificate error", up, reason)
 	}
+	eventually(t, "unhealthy", func() bool {
+		_, err := s.Health(testContext(t))
+		return err != nil && strings.Contains(err.Error(), "broker connection down")
+	})
 }
 
 // QoS 1 messages published while the subscriber is stopped are delivered
