@@ -62,6 +62,7 @@ type loadRun struct {
 	publish   time.Duration // first to last publish
 	latencies []time.Duration
 	dups      int
+	conns     int                // new connections to the cache during the run
 	cpu       map[string]float64 // CPU seconds used during the run, per service
 }
 
@@ -96,6 +97,7 @@ func runLoad(b *testing.B, s *stack, arr *arrivals, name string, n, size, rate i
 			cpuBefore[svc.name] = st.cpu
 		}
 	}
+	connsBefore := s.cacheA.Conns()
 	sent := make([]time.Time, n)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
@@ -142,7 +144,7 @@ func runLoad(b *testing.B, s *stack, arr *arrivals, name string, n, size, rate i
 		s.checkAlive(b)
 		time.Sleep(5 * time.Millisecond)
 	}
-	r := loadRun{name: name, n: n, bytes: n * size, publish: published, cpu: map[string]float64{}}
+	r := loadRun{name: name, n: n, bytes: n * size, publish: published, cpu: map[string]float64{}, conns: s.cacheA.Conns() - connsBefore}
 	var last time.Time
 	for i, nm := range names {
 		at, _ := arr.At(nm)
@@ -209,11 +211,11 @@ func BenchmarkEndToEnd(b *testing.B) {
 
 	var sb strings.Builder
 	fmt.Fprintf(&sb, "\nEnd-to-end load (10 KiB files, 1 broker, %d worker process(es), WORKER_CONCURRENCY=%s)\n", len(s.workers), workerConcurrency(s))
-	fmt.Fprintf(&sb, "%-10s %7s %9s %8s %8s %9s %9s %9s %5s\n", "run", "files", "publish/s", "files/s", "MB/s", "p50 ms", "p95 ms", "p99 ms", "dups")
+	fmt.Fprintf(&sb, "%-10s %7s %9s %8s %8s %9s %9s %9s %5s %6s\n", "run", "files", "publish/s", "files/s", "MB/s", "p50 ms", "p95 ms", "p99 ms", "dups", "conns")
 	for _, r := range runs {
-		fmt.Fprintf(&sb, "%-10s %7d %9.0f %8.0f %8.1f %9.2f %9.2f %9.2f %5d\n", strings.TrimRight(r.name, "0123456789"), r.n,
+		fmt.Fprintf(&sb, "%-10s %7d %9.0f %8.0f %8.1f %9.2f %9.2f %9.2f %5d %6d\n", strings.TrimRight(r.name, "0123456789"), r.n,
 			float64(r.n)/r.publish.Seconds(), float64(r.n)/r.elapsed.Seconds(), float64(r.bytes)/r.elapsed.Seconds()/1e6,
-			ms(percentile(r.latencies, 0.5)), ms(percentile(r.latencies, 0.95)), ms(percentile(r.latencies, 0.99)), r.dups)
+			ms(percentile(r.latencies, 0.5)), ms(percentile(r.latencies, 0.95)), ms(percentile(r.latencies, 0.99)), r.dups, r.conns)
 	}
 	fmt.Fprintf(&sb, "%-14s %12s %12s %12s\n", "process", "peak RSS MiB", "CPU s burst", "CPU s paced")
 	for _, svc := range s.all() {

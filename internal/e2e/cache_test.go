@@ -95,6 +95,7 @@ type fakeCache struct {
 	script  map[string][]reply // consumed first
 	always  map[string]reply   // used for every request when set
 	hits    map[string]int
+	conns   int // TCP connections accepted
 	closing chan struct{}
 }
 
@@ -115,6 +116,13 @@ func startFakeCache(t testing.TB, host string, pki *cachePKI) *fakeCache {
 	c.srv = httptest.NewUnstartedServer(http.HandlerFunc(c.serve))
 	c.srv.Listener.Close()
 	c.srv.Listener = l
+	c.srv.Config.ConnState = func(_ net.Conn, st http.ConnState) {
+		if st == http.StateNew {
+			c.mu.Lock()
+			c.conns++
+			c.mu.Unlock()
+		}
+	}
 	c.srv.TLS = &tls.Config{Certificates: []tls.Certificate{pki.cert}, MinVersion: tls.VersionTLS12}
 	c.srv.StartTLS()
 	t.Cleanup(func() {
@@ -165,6 +173,13 @@ func (c *fakeCache) TotalHits() int {
 		n += h
 	}
 	return n
+}
+
+// Conns is the number of connections accepted so far.
+func (c *fakeCache) Conns() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.conns
 }
 
 // HitsMap copies the per-path counters.

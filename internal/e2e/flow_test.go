@@ -3,6 +3,7 @@ package e2e
 import (
 	"crypto/rand"
 	"fmt"
+	"net/http"
 	"testing"
 	"time"
 )
@@ -21,6 +22,11 @@ func randomBytes(n int) []byte {
 func TestSubscribeDownloadUnsubscribe(t *testing.T) {
 	s := startStack(t, stackConfig{workers: 2})
 	const centre = "xx-flow"
+	// /subscriptions needs the bearer token.
+	noToken := newAPIClient(s.client.base, "wrong-token")
+	if status, body := noToken.do(t, http.MethodPost, "/subscriptions", map[string]any{"topic": dataTopic("cache", centre)}); status != http.StatusUnauthorized {
+		t.Errorf("POST /subscriptions with a wrong token: want 401, got %d %s", status, body)
+	}
 	cacheFilter := "cache/a/wis2/" + centre + "/#"
 	originFilter := "origin/a/wis2/" + centre + "/#"
 	s.subscribe(t, cacheFilter, "flow/cache")
