@@ -100,6 +100,7 @@ func TestBrokerRestart(t *testing.T) {
 	rdb := r.Client(t)
 	storeSubscription(t, rdb, subscription.Subscription{ID: "s", Topic: filterECCC})
 	s := startSubscriber(t, testConfig(r, m), "host-broker-restart")
+
 	s.waitSubscribed(t, filterECCC)
 	pub := newPublisher(t, m)
 	for i := range 10 {
@@ -123,6 +124,20 @@ func TestBrokerRestart(t *testing.T) {
 	}
 	if c := counterValue(s.prom.connects); c < 2 {
 		t.Errorf("%v connections, want a reconnection", c)
+	}
+
+	// Messages delivered but not yet acknowledged (Redis away) when the
+	// broker restarts stay in its persisted session and are queued in the end.
+	r.Stop()
+	for i := range 5 {
+		pub.publish(t, topicECCC, message(fmt.Sprintf("unacked-%d", i)))
+	}
+	eventually(t, "enqueue failures", func() bool { return counterValue(s.prom.enqueueErrors) > 0 })
+	m.Stop()
+	m.Start()
+	r.Start()
+	if got := waitQueued(t, rdb, 35); len(got) != 35 {
+		t.Fatalf("%d tasks, want 35", len(got))
 	}
 }
 
