@@ -28,14 +28,16 @@ type patternReader struct {
 	left  int64
 }
 
-func newPattern(size int64) *patternReader {
+var patternBlock = func() []byte {
 	b := make([]byte, 64<<10)
 	copy(b, "BUFR")
 	for i := 4; i < len(b); i++ {
 		b[i] = byte(i * 7)
 	}
-	return &patternReader{block: b, left: size}
-}
+	return b
+}()
+
+func newPattern(size int64) *patternReader { return &patternReader{block: patternBlock, left: size} }
 
 func (p *patternReader) Read(buf []byte) (int, error) {
 	if p.left <= 0 {
@@ -69,6 +71,9 @@ func benchWorker(b *testing.B, size int64) {
 	r := testsvc.StartRedis(b, testsvc.RedisConfig("appendfsync everysec"))
 	e := newEnvOn(b, r, func(c *config.WorkerConfig) {
 		c.Concurrency = 16
+		if n, _ := strconv.Atoi(os.Getenv("WIS2_BENCH_CONC")); n > 0 {
+			c.Concurrency = n
+		}
 		c.MinFreeBytes = 0
 		if n, _ := strconv.Atoi(os.Getenv("WIS2_BENCH_HOSTCONC")); n > 0 {
 			c.HostConcurrency = n
