@@ -92,9 +92,9 @@ func runLoad(b *testing.B, s *stack, arr *arrivals, name string, n, size, rate i
 		payloads[i] = newNote(centre, names[i], s.cacheA.URL(paths[i]), body).JSON()
 	}
 	cpuBefore := map[string]float64{}
-	for _, svc := range s.all() {
-		if st, err := readProcStats(svc.Pid()); err == nil {
-			cpuBefore[svc.name] = st.cpu
+	for name, pid := range s.pids() {
+		if st, err := readProcStats(pid); err == nil {
+			cpuBefore[name] = st.cpu
 		}
 	}
 	connsBefore := s.cacheA.Conns()
@@ -160,9 +160,9 @@ func runLoad(b *testing.B, s *stack, arr *arrivals, name string, n, size, rate i
 			r.dups += h - 1
 		}
 	}
-	for _, svc := range s.all() {
-		if st, err := readProcStats(svc.Pid()); err == nil {
-			r.cpu[svc.name] = st.cpu - cpuBefore[svc.name]
+	for name, pid := range s.pids() {
+		if st, err := readProcStats(pid); err == nil {
+			r.cpu[name] = st.cpu - cpuBefore[name]
 		}
 	}
 	// Spot-check content: the last file of the run.
@@ -182,7 +182,15 @@ func BenchmarkEndToEnd(b *testing.B) {
 	burstN := envInt("E2E_BENCH_N", 5000)
 	pacedN := envInt("E2E_BENCH_PACED_N", 1000)
 	const size = 10 << 10
-	s := startStack(b, stackConfig{workers: envInt("E2E_BENCH_WORKERS", 1)})
+	// E2E_WORKER_<VAR>=value sets <VAR> for the workers (experiments such
+	// as E2E_WORKER_DOWNLOAD_HOST_CONCURRENCY=16).
+	workerEnv := map[string]string{}
+	for _, kv := range os.Environ() {
+		if k, v, ok := strings.Cut(kv, "="); ok && strings.HasPrefix(k, "E2E_WORKER_") {
+			workerEnv[strings.TrimPrefix(k, "E2E_WORKER_")] = v
+		}
+	}
+	s := startStack(b, stackConfig{workers: envInt("E2E_BENCH_WORKERS", 1), worker: workerEnv})
 	s.subscribe(b, "cache/a/wis2/xx-load/#", "load")
 	arr := watchArrivals(b, s.data+"/load")
 	// Warm-up: connections, directories, code paths.
@@ -217,22 +225,27 @@ func BenchmarkEndToEnd(b *testing.B) {
 			float64(r.n)/r.publish.Seconds(), float64(r.n)/r.elapsed.Seconds(), float64(r.bytes)/r.elapsed.Seconds()/1e6,
 			ms(percentile(r.latencies, 0.5)), ms(percentile(r.latencies, 0.95)), ms(percentile(r.latencies, 0.99)), r.dups, r.conns)
 	}
-	fmt.Fprintf(&sb, "%-14s %12s %12s %12s\n", "process", "peak RSS MiB", "CPU s burst", "CPU s paced")
-	for _, svc := range s.all() {
-		st, err := readProcStats(svc.Pid())
+	fmt.Fprintf(&sb, "%-16s %12s %12s %12s\n", "process", "peak RSS MiB", "CPU s burst", "CPU s paced")
+	pids := s.pids()
+	names := make([]string, 0, len(pids))
+	for name := range pids {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		st, err := readProcStats(pids[name])
 		if err != nil {
 			continue
 		}
 		var burstCPU, pacedCPU float64
 		for _, r := range runs {
 			if strings.HasPrefix(r.name, "burst") {
-				burstCPU += r.cpu[svc.name]
+				burstCPU += r.cpu[name]
 			} else {
-				pacedCPU += r.cpu[svc.name]
+				pacedCPU += r.cpu[name]
 			}
 		}
-		fmt.Fprintf(&sb, "%-14s %12.1f %12.2f %12.2f\n", svc.name, float64(st.hwmKiB)/1024, burstCPU, pacedCPU)
-		b.ReportMetric(float64(st.hwmKiB)/1024, "MiB-peak-"+svc.name)
+		fmt.Fprintf(&sb, "%-16s %12.1f %12.2f %12.2f\n", name, float64(st.hwmKiB)/1024, burstCPU, pacedCPU)
 	}
 	fmt.Print(sb.String())
 }
@@ -247,4 +260,49 @@ func workerConcurrency(s *stack) string {
 		}
 	}
 	return "16 (default)"
+}
+
+// pids names every process of the stack: the services, redis-server, the
+// brokers and this test process (fake caches and publishers), whose
+// figures are in brackets.
+func (s *stack) pids() map[string]int {
+	out := map[string]int{}
+	for _, svc := range s.all() {
+		if pid := svc.Pid(); pid != 0 {
+			out[svc.name] = pid
+		}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	if info, err := s.rdb.Info(ctx, "server").Result(); err == nil {
+		for _, line := range strings.Split(info, "\n") {
+			if v, ok := strings.CutPrefix(strings.TrimSpace(line), "process_id:"); ok {
+				if pid, err := strconv.Atoi(v); err == nil {
+					out["(redis-server)"] = pid
+				}
+			}
+		}
+	}
+	for name, dir := range map[string]string{"(mosquitto A)": s.brokerA.Dir, "(mosquitto B)": s.brokerB.Dir} {
+		if pid := pidWithArg(dir); pid != 0 {
+			out[name] = pid
+		}
+	}
+	out["(test process)"] = os.Getpid()
+	return out
+}
+
+// pidWithArg finds a process whose command line mentions s.
+func pidWithArg(s string) int {
+	entries, _ := os.ReadDir("/proc")
+	for _, e := range entries {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		if b, err := os.ReadFile("/proc/" + e.Name() + "/cmdline"); err == nil && strings.Contains(string(b), s) {
+			return pid
+		}
+	}
+	return 0
 }
