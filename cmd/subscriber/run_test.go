@@ -117,18 +117,20 @@ func TestRunWithEnvironment(t *testing.T) {
 		return err == nil && ti.State == asynq.TaskStatePending
 	})
 
-	resp, err := http.Get(fmt.Sprintf("http://127.0.0.1:%d/metrics", port))
-	if err != nil {
-		t.Fatal(err)
-	}
-	body, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	for _, want := range []string{
-		`wis2downloader_subscriber_connected{broker="127.0.0.1"} 1`,
-		`wis2downloader_subscriber_messages_total{broker="127.0.0.1",result="queued"} 1`,
-		`go_goroutines`,
-	} {
-		if !strings.Contains(string(body), want) {
+	// The counter moves just after the task is queued: poll.
+	var body string
+	eventually(t, "/metrics", func() bool {
+		resp, err := http.Get(fmt.Sprintf("http://127.0.0.1:%d/metrics", port))
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		body = string(b)
+		return strings.Contains(body, `wis2downloader_subscriber_messages_total{broker="127.0.0.1",result="queued"} 1`)
+	})
+	for _, want := range []string{`wis2downloader_subscriber_connected{broker="127.0.0.1"} 1`, `go_goroutines`} {
+		if !strings.Contains(body, want) {
 			t.Errorf("/metrics lacks %q", want)
 		}
 	}
