@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"log/slog"
 	"time"
 
 	"github.com/eclipse/paho.golang/paho"
@@ -86,6 +87,9 @@ func (s *Subscriber) handle(ctx context.Context, pr paho.PublishReceived) {
 	}
 	s.prom.messages.WithLabelValues(result).Inc()
 	s.ack(pr)
+	if s.log.Enabled(ctx, slog.LevelDebug) {
+		s.log.Debug("Notification handled", "result", result, "id", id, "topic", p.Topic, "targets", len(targets))
+	}
 }
 
 // enqueue puts the task in the queue, retrying with backoff for as long as
