@@ -17,9 +17,10 @@ import (
 // subscriber was stopped is unsubscribed at the next start.
 func knownFiltersKey(clientID string) string { return "subscriber:filters:" + clientID }
 
-// subscribeRetry is the pause before trying a failed SUBSCRIBE or
-// UNSUBSCRIBE again on the same connection.
-const subscribeRetry = 5 * time.Second
+// subscribeRetry spaces the retries of a failed SUBSCRIBE or UNSUBSCRIBE on
+// the same connection (a broker that refuses a filter is asked again, less
+// and less often).
+var subscribeRetry = backoff{min: 5 * time.Second, max: 5 * time.Minute}
 
 // brokerSubs keeps the broker's subscriptions equal to the table's distinct
 // filters. One goroutine (run) does every SUBSCRIBE and UNSUBSCRIBE, so
@@ -104,6 +105,7 @@ func (b *brokerSubs) run(ctx context.Context) {
 	retry := time.NewTimer(time.Hour)
 	retry.Stop()
 	defer retry.Stop()
+	failures := 0
 	for {
 		select {
 		case <-ctx.Done():
@@ -111,8 +113,11 @@ func (b *brokerSubs) run(ctx context.Context) {
 		case <-b.kick:
 		case <-retry.C:
 		}
-		if !b.sync(ctx) && ctx.Err() == nil {
-			retry.Reset(subscribeRetry)
+		if b.sync(ctx) {
+			failures = 0
+		} else if ctx.Err() == nil {
+			retry.Reset(subscribeRetry.delay(failures))
+			failures++
 		}
 	}
 }
