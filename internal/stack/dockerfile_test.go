@@ -296,3 +296,44 @@ func isDynamic(path string) (bool, error) {
 	}
 	return false, nil
 }
+
+// TestDockerignoreKeepsGoSources: the build context excludes secrets and data
+// but no directory holding Go code the binaries need (e.g. web/ for the UI's
+// embedded assets).
+func TestDockerignoreKeepsGoSources(t *testing.T) {
+	root := repoRoot(t)
+	entries, err := os.ReadDir(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var goDirs []string
+	for _, e := range entries {
+		if !e.IsDir() || strings.HasPrefix(e.Name(), ".") {
+			continue
+		}
+		found := false
+		_ = filepath.WalkDir(filepath.Join(root, e.Name()), func(p string, d os.DirEntry, err error) error {
+			if err == nil && !d.IsDir() && strings.HasSuffix(p, ".go") {
+				found = true
+				return filepath.SkipAll
+			}
+			return nil
+		})
+		if found {
+			goDirs = append(goDirs, e.Name())
+		}
+	}
+	if !contains(goDirs, "cmd") || !contains(goDirs, "internal") {
+		t.Fatalf("Go directories %v lack cmd or internal", goDirs)
+	}
+	for _, svc := range appServices {
+		ignored := lines(readFile(t, "containers/"+svc+"/Dockerfile.dockerignore"))
+		for _, d := range goDirs {
+			for _, pat := range ignored {
+				if ok, _ := filepath.Match(strings.TrimSuffix(pat, "/"), d); ok {
+					t.Errorf("containers/%s/Dockerfile.dockerignore excludes %s/, which holds Go code", svc, d)
+				}
+			}
+		}
+	}
+}
