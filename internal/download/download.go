@@ -246,6 +246,7 @@ func (h *Handler) download(ctx context.Context, j *job, targets []accepted, prev
 		if rejected == 0 && evalErr != nil {
 			return h.finalLocked(ctx, j, outcome.Skipped, outcome.Permanent(outcome.FilterError, evalErr))
 		}
+		j.rejectedAfter = true
 		return h.finalLocked(ctx, j, outcome.Skipped, outcome.Permanent(outcome.FilterRejected, errors.New("every subscription's filter rejected the file after download")))
 	}
 	if len(final) != len(targets) {

@@ -463,6 +463,16 @@ func TestFilters(t *testing.T) {
 	if s.hits.Load() != 1 || len(e.files()) != 0 {
 		t.Fatalf("hits %d files %v", s.hits.Load(), e.files())
 	}
+	// Another cache's copy is not downloaded just to be rejected again.
+	m2b := notification("id-f2-gc2", "d/y-2", s.URL+"/f.bufr", bufrBody, now)
+	delete(m2b.link(), "type")
+	if err := e.process(m2b.json(t), target("s", strp("t"), noBufr)); err != nil {
+		t.Fatal(err)
+	}
+	mustStatus(t, e, "id-f2-gc2", "SKIPPED", "duplicate")
+	if s.hits.Load() != 1 {
+		t.Fatal("rejected file downloaded again")
+	}
 	// Size filter after download, accepting: one subscription wants big
 	// files only, the other gets it.
 	big := `{"rules":[{"id":"big","order":1,"match":{"size":{"lt_bytes":100000}},"action":"reject"}]}`

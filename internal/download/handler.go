@@ -106,6 +106,8 @@ type job struct {
 	cache   string // cache label
 	inline  bool
 	attempt int // 1-based, counted attempts only
+	// rejectedAfter marks a file every filter rejected after download.
+	rejectedAfter bool
 	maxAtt  int
 	start   time.Time
 }
@@ -202,7 +204,7 @@ func (h *Handler) final(ctx context.Context, j *job, status outcome.Status, err 
 	e := outcome.As(err)
 	r := tracker.Result{Status: status, Reason: e.Reason, Metrics: []tracker.Increment{
 		{Name: metrics.Notifications, Labels: metrics.Labels{"status": status.Label()}, Value: 1},
-	}}
+	}, Rejected: j.rejectedAfter}
 	switch status {
 	case outcome.Failed:
 		r.Metrics = append(r.Metrics, tracker.Increment{Name: metrics.Failed, Labels: metrics.Labels{"cache": j.cache, "reason": string(e.Reason)}, Value: 1})

@@ -3,7 +3,7 @@
 --       6 notifications field (skipped), 7 skipped field (duplicate), 8 now, 9 want files
 -- Returns {0} duplicate (recorded), {1, files...} locked, {2} busy.
 local cur = redis.call('HMGET', KEYS[1], 'status', 'pubtime')
-if (cur[1] == 'SUCCESS' or cur[1] == 'DELETED') and tonumber(cur[2] or '-1') >= tonumber(ARGV[1]) then
+if (cur[1] == 'SUCCESS' or cur[1] == 'DELETED' or cur[1] == 'REJECTED') and tonumber(cur[2] or '-1') >= tonumber(ARGV[1]) then
   local prev = redis.call('HGET', KEYS[3], 'status')
   if prev ~= 'SUCCESS' and prev ~= 'FAILED' then
     redis.call('HSET', KEYS[3], 'status', 'SKIPPED', 'reason', 'duplicate', 'data_id', ARGV[5], 'updated', ARGV[8])

@@ -38,6 +38,9 @@ const (
 // duplicates, a newer update downloads again.
 const deleted = "DELETED"
 
+// rejected marks a data_id whose file every filter rejected after download.
+const rejected = "REJECTED"
+
 //go:embed claim.lua
 var claimSrc string
 
@@ -147,8 +150,11 @@ type Result struct {
 	Status outcome.Status // Pending while the task waits for a retry
 	Reason outcome.Reason // "" for success
 	// Stored marks a successful download (data tracker SUCCESS with the
-	// pubtime); Deleted a recorded deletion (data tracker DELETED).
-	Stored, Deleted bool
+	// pubtime); Deleted a recorded deletion (data tracker DELETED);
+	// Rejected a file every filter rejected after download (data tracker
+	// REJECTED, so other copies are not downloaded again just to be
+	// rejected).
+	Stored, Deleted, Rejected bool
 	Files           []string // paths stored (added to the data_id's set)
 	Metrics         []Increment
 }
@@ -168,6 +174,8 @@ func (t *Tracker) Finish(ctx context.Context, j Job, r Result) error {
 		dataStatus = string(outcome.Success)
 	case r.Deleted:
 		dataStatus = deleted
+	case r.Rejected:
+		dataStatus = rejected
 	}
 	args := make([]any, 0, 12+len(r.Files)+3*len(r.Metrics))
 	args = append(args, j.Token, string(r.Status), string(r.Reason), j.DataID, int64(t.ttl.Seconds()),
