@@ -8,6 +8,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"time"
 
 	"github.com/hibiken/asynq"
 	"github.com/prometheus/client_golang/prometheus"
@@ -32,15 +33,18 @@ type Options struct {
 	BodyLimit int64               // largest request body in bytes
 	Debug     bool                // serve /debug/pprof (behind the token)
 	Logger    *slog.Logger
+	// CacheMaxAge overrides DefaultCacheMaxAge (tests).
+	CacheMaxAge time.Duration
 }
 
 // API holds the handlers' dependencies.
 type API struct {
 	rdb       *redis.Client
 	store     *subscription.Store
+	list      *listCache
 	insp      QueueInspector
 	queue     string
-	gatherer  prometheus.Gatherer
+	metrics   *metricsHandler
 	tokenHash [sha256.Size]byte
 	bodyLimit int64
 	debug     bool
@@ -60,12 +64,18 @@ func New(o Options) (http.Handler, error) {
 	if err != nil {
 		return nil, err
 	}
+	if o.CacheMaxAge <= 0 {
+		o.CacheMaxAge = DefaultCacheMaxAge
+	}
+	list := &listCache{maxAge: o.CacheMaxAge}
+	list.store = subscription.NewStore(o.Redis, subscription.OnChange(list.changed))
 	a := &API{
 		rdb:       o.Redis,
-		store:     subscription.NewStore(o.Redis),
+		store:     list.store,
+		list:      list,
 		insp:      o.Inspector,
 		queue:     o.Queue,
-		gatherer:  o.Gatherer,
+		metrics:   newMetricsHandler(o.Gatherer, o.CacheMaxAge, o.Logger),
 		tokenHash: sha256.Sum256([]byte(o.Token)),
 		bodyLimit: o.BodyLimit,
 		debug:     o.Debug,

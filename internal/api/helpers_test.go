@@ -59,7 +59,7 @@ type env struct {
 	logs   *syncBuffer
 }
 
-func newEnv(t testing.TB) *env {
+func newEnv(t testing.TB, opts ...func(*api.Options)) *env {
 	t.Helper()
 	r := testsvc.StartRedis(t)
 	rdb := r.Client(t)
@@ -68,10 +68,14 @@ func newEnv(t testing.TB) *env {
 	insp := asynq.NewInspectorFromRedisClient(rdb)
 	reg := telemetry.NewRegistry()
 	reg.MustRegister(metrics.NewCollector(rdb, insp, queue, 2*time.Second, logger))
-	h, err := api.New(api.Options{
+	o := api.Options{
 		Redis: rdb, Inspector: insp, Queue: queue, Gatherer: reg,
 		Token: token, BodyLimit: 4096, Logger: logger,
-	})
+	}
+	for _, f := range opts {
+		f(&o)
+	}
+	h, err := api.New(o)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -94,8 +94,3 @@ func redirectTo(status int, rel string) http.HandlerFunc {
 		w.WriteHeader(status)
 	}
 }
-
-// slogPrinter lets promhttp log through slog.
-type slogPrinter struct{ l *slog.Logger }
-
-func (p slogPrinter) Println(v ...any) { p.l.Warn("metrics: " + fmt.Sprint(v...)) }

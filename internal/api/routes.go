@@ -5,7 +5,6 @@ import (
 
 	"github.com/go-chi/chi/v5"
 	"github.com/go-chi/chi/v5/middleware"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
 
 // routes lists every route of the API.
@@ -21,10 +20,7 @@ func (a *API) routes() chi.Router {
 
 	// Open: health, metrics and documentation.
 	r.Get("/health", a.health)
-	r.Method(http.MethodGet, "/metrics", promhttp.HandlerFor(a.gatherer, promhttp.HandlerOpts{
-		ErrorHandling: promhttp.ContinueOnError,
-		ErrorLog:      slogPrinter{a.logger},
-	}))
+	r.Method(http.MethodGet, "/metrics", a.metrics)
 	r.Get("/openapi.json", a.openAPI)
 	r.Get("/openapi", a.openAPI)
 	r.Get("/", redirectTo(http.StatusFound, "swagger"))

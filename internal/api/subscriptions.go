@@ -39,21 +39,12 @@ type deleted struct {
 }
 
 func (a *API) listSubscriptions(w http.ResponseWriter, r *http.Request) {
-	subs, err := a.store.List(r.Context())
+	e, err := a.list.get(r.Context())
 	if err != nil {
 		a.unavailable(w, r, err)
 		return
 	}
-	out := make(map[string]map[string]entry)
-	for _, s := range subs {
-		g := out[s.Topic]
-		if g == nil {
-			g = make(map[string]entry)
-			out[s.Topic] = g
-		}
-		g[s.ID] = entry{SavePath: s.SavePath, Filter: s.Filter}
-	}
-	writeJSON(w, http.StatusOK, out)
+	writeEncoded(w, r, "application/json", e.body, e.gz)
 }
 
 func (a *API) createSubscription(w http.ResponseWriter, r *http.Request) {

@@ -18,6 +18,11 @@ var ErrNotFound = errors.New("subscription not found")
 // store retries.
 var errConflict = errors.New("subscription changed concurrently")
 
+// VersionKey is a counter that every change made through the Store
+// increments, in the same script as the change: readers can cache the list
+// and re-read it only when the counter moved.
+const VersionKey = "global:subscriptions:version"
+
 // maxAttempts bounds the optimistic retries of Update and Delete.
 const maxAttempts = 10
 
@@ -28,11 +33,27 @@ const maxAttempts = 10
 // the choice between "subscribe" and "add_subscription" (or "unsubscribe"
 // and "remove_subscription") is made on the data the script sees.
 type Store struct {
-	rdb redis.Cmdable
+	rdb      redis.Cmdable
+	onChange func(version int64)
+}
+
+// StoreOption configures a Store.
+type StoreOption func(*Store)
+
+// OnChange registers f, called with the new change counter after every
+// successful Create, Update and Delete of this Store.
+func OnChange(f func(version int64)) StoreOption {
+	return func(s *Store) { s.onChange = f }
 }
 
 // NewStore returns a store over rdb (the application database).
-func NewStore(rdb redis.Cmdable) *Store { return &Store{rdb: rdb} }
+func NewStore(rdb redis.Cmdable, opts ...StoreOption) *Store {
+	s := &Store{rdb: rdb, onChange: func(int64) {}}
+	for _, o := range opts {
+		o(s)
+	}
+	return s
+}
 
 // sameTopicLua counts stored records other than ARGV[1] whose topic is
 // ARGV[2]. Records that are not JSON objects are ignored.
@@ -62,12 +83,13 @@ if redis.call('HEXISTS', key, ARGV[1]) == 1 then
 end
 local others = others_on_topic(key, ARGV[1], ARGV[2])
 redis.call('HSET', key, ARGV[1], ARGV[3])
+local v = redis.call('INCR', KEYS[2])
 if others == 0 then
   redis.call('PUBLISH', channel, ARGV[4])
-  return 'subscribe'
+  return {'subscribe', v}
 end
 redis.call('PUBLISH', channel, ARGV[5])
-return 'add_subscription'
+return {'add_subscription', v}
 `)
 
 // updateScript replaces record ARGV[1] with ARGV[3] when it still equals
@@ -76,11 +98,12 @@ return 'add_subscription'
 var updateScript = redis.NewScript(`
 local key = KEYS[1]
 local cur = redis.call('HGET', key, ARGV[1])
-if not cur then return 'missing' end
-if cur ~= ARGV[2] then return 'conflict' end
+if not cur then return {'missing', 0} end
+if cur ~= ARGV[2] then return {'conflict', 0} end
 redis.call('HSET', key, ARGV[1], ARGV[3])
+local v = redis.call('INCR', KEYS[2])
 redis.call('PUBLISH', ARGV[5], ARGV[4])
-return 'update_subscription'
+return {'update_subscription', v}
 `)
 
 // deleteScript removes record ARGV[1] when it still equals ARGV[2] and
@@ -89,25 +112,63 @@ return 'update_subscription'
 var deleteScript = redis.NewScript(sameTopicLua + `
 local key, channel = KEYS[1], ARGV[6]
 local cur = redis.call('HGET', key, ARGV[1])
-if not cur then return 'missing' end
-if cur ~= ARGV[2] then return 'conflict' end
+if not cur then return {'missing', 0} end
+if cur ~= ARGV[2] then return {'conflict', 0} end
 redis.call('HDEL', key, ARGV[1])
+local v = redis.call('INCR', KEYS[2])
 if others_on_topic(key, ARGV[1], ARGV[3]) == 0 then
   redis.call('PUBLISH', channel, ARGV[4])
-  return 'unsubscribe'
+  return {'unsubscribe', v}
 end
 redis.call('PUBLISH', channel, ARGV[5])
-return 'remove_subscription'
+return {'remove_subscription', v}
 `)
+
+// keys are the keys every change script touches.
+var keys = []string{HashKey, VersionKey}
 
 // List returns every stored subscription, ordered by topic then id. Records
 // that cannot be decoded are skipped.
 func (s *Store) List(ctx context.Context) ([]Subscription, error) {
-	cmd := s.rdb.HGetAll(ctx, HashKey)
-	if err := cmd.Err(); err != nil {
-		return nil, fmt.Errorf("list subscriptions: %w", err)
+	subs, _, err := s.Snapshot(ctx)
+	return subs, err
+}
+
+// Version returns the change counter (0 before the first change).
+func (s *Store) Version(ctx context.Context) (int64, error) {
+	v, err := s.rdb.Get(ctx, VersionKey).Int64()
+	if errors.Is(err, redis.Nil) {
+		return 0, nil
 	}
-	m := cmd.Val()
+	if err != nil {
+		return 0, fmt.Errorf("read subscriptions version: %w", err)
+	}
+	return v, nil
+}
+
+// Snapshot is List together with the change counter it corresponds to,
+// read in one transaction.
+func (s *Store) Snapshot(ctx context.Context) ([]Subscription, int64, error) {
+	var (
+		ver *redis.StringCmd
+		all *redis.MapStringStringCmd
+	)
+	_, err := s.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
+		ver = p.Get(ctx, VersionKey)
+		all = p.HGetAll(ctx, HashKey)
+		return nil
+	})
+	if err != nil && !errors.Is(err, redis.Nil) {
+		return nil, 0, fmt.Errorf("list subscriptions: %w", err)
+	}
+	if err := all.Err(); err != nil {
+		return nil, 0, fmt.Errorf("list subscriptions: %w", err)
+	}
+	v, verr := ver.Int64()
+	if verr != nil && !errors.Is(verr, redis.Nil) {
+		return nil, 0, fmt.Errorf("read subscriptions version: %w", verr)
+	}
+	m := all.Val()
 	out := make([]Subscription, 0, len(m))
 	for id, raw := range m {
 		sub, err := decode(id, raw)
@@ -122,7 +183,7 @@ func (s *Store) List(ctx context.Context) ([]Subscription, error) {
 		}
 		return out[i].ID < out[j].ID
 	})
-	return out, nil
+	return out, v, nil
 }
 
 // Get returns the subscription with the given id, or ErrNotFound.
@@ -169,7 +230,7 @@ func (s *Store) Create(ctx context.Context, sub Subscription) (Subscription, str
 	if err != nil {
 		return Subscription{}, "", fmt.Errorf("encode command: %w", err)
 	}
-	action, err := createScript.Run(ctx, s.rdb, []string{HashKey}, sub.ID, sub.Topic, rec, subscribe, add, CommandChannel).Text()
+	action, err := s.run(ctx, createScript, sub.ID, sub.Topic, rec, subscribe, add, CommandChannel)
 	if err != nil {
 		return Subscription{}, "", fmt.Errorf("create subscription: %w", err)
 	}
@@ -199,7 +260,7 @@ func (s *Store) Update(ctx context.Context, id string, change func(Subscription)
 		if err != nil {
 			return Subscription{}, fmt.Errorf("encode command: %w", err)
 		}
-		res, err := updateScript.Run(ctx, s.rdb, []string{HashKey}, id, raw, rec, cmd, CommandChannel).Text()
+		res, err := s.run(ctx, updateScript, id, raw, rec, cmd, CommandChannel)
 		if err != nil {
 			return Subscription{}, fmt.Errorf("update subscription %s: %w", id, err)
 		}
@@ -231,7 +292,7 @@ func (s *Store) Delete(ctx context.Context, id string) (Subscription, string, er
 		if err != nil {
 			return Subscription{}, "", fmt.Errorf("encode command: %w", err)
 		}
-		res, err := deleteScript.Run(ctx, s.rdb, []string{HashKey}, id, raw, cur.Topic, unsub, remove, CommandChannel).Text()
+		res, err := s.run(ctx, deleteScript, id, raw, cur.Topic, unsub, remove, CommandChannel)
 		if err != nil {
 			return Subscription{}, "", fmt.Errorf("delete subscription %s: %w", id, err)
 		}
@@ -244,6 +305,23 @@ func (s *Store) Delete(ctx context.Context, id string) (Subscription, string, er
 		return cur, res, nil
 	}
 	return Subscription{}, "", fmt.Errorf("delete subscription %s: %w", id, errConflict)
+}
+
+// run executes a change script, which answers {result, version}, and
+// reports a new version to the OnChange hook.
+func (s *Store) run(ctx context.Context, script *redis.Script, args ...any) (string, error) {
+	res, err := script.Run(ctx, s.rdb, keys, args...).Slice()
+	if err != nil {
+		return "", err
+	}
+	if len(res) != 2 {
+		return "", fmt.Errorf("unexpected script answer %v", res)
+	}
+	result, _ := res[0].(string)
+	if v, _ := res[1].(int64); v > 0 {
+		s.onChange(v)
+	}
+	return result, nil
 }
 
 // decode reads a stored record. The hash field is the authority for the id.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"sync"
 	"testing"
 	"time"
@@ -48,7 +49,8 @@ func TestStoreCRUDPublishesCommands(t *testing.T) {
 	r := testsvc.StartRedis(t)
 	rdb := r.Client(t)
 	next := listen(t, rdb)
-	st := subscription.NewStore(rdb)
+	var versions []int64
+	st := subscription.NewStore(rdb, subscription.OnChange(func(v int64) { versions = append(versions, v) }))
 	ctx := context.Background()
 	topic := "cache/a/wis2/de-dwd/data/core/weather/#"
 
@@ -110,6 +112,13 @@ func TestStoreCRUDPublishesCommands(t *testing.T) {
 	}
 	if all, err := st.List(ctx); err != nil || len(all) != 0 {
 		t.Fatalf("list: %v %v", all, err)
+	}
+	// Five changes; the failed calls above changed nothing.
+	if v, err := st.Version(ctx); err != nil || v != 5 {
+		t.Fatalf("version %d %v, want 5", v, err)
+	}
+	if fmt.Sprint(versions) != "[1 2 3 4 5]" {
+		t.Fatalf("OnChange saw %v", versions)
 	}
 }
 
