@@ -4,6 +4,8 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+
+	"github.com/wmo-im/wis2downloader/internal/api"
 )
 
 func TestBearerAuth(t *testing.T) {
@@ -108,5 +110,22 @@ func TestSwaggerUIServedFromBinary(t *testing.T) {
 	}
 	if res := e.do("GET", "/swagger/swagger-initializer.js", "", ""); !strings.Contains(string(res.body), `"openapi.json"`) {
 		t.Error("the initializer does not load openapi.json")
+	}
+}
+
+func TestDebugProfilerBehindToken(t *testing.T) {
+	e := newEnv(t, func(o *api.Options) { o.Debug = true })
+	if res := e.do("GET", "/debug/pprof/cmdline", "", ""); res.status != http.StatusUnauthorized {
+		t.Errorf("pprof without token: HTTP %d", res.status)
+	}
+	req, _ := http.NewRequest("GET", e.srv.URL+"/debug/pprof/cmdline", nil)
+	req.Header.Set("Authorization", "Bearer "+token)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Errorf("pprof with token and API_DEBUG: HTTP %d", resp.StatusCode)
 	}
 }
