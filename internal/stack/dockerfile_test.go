@@ -258,7 +258,11 @@ func TestDockerfileBuildCommand(t *testing.T) {
 	for _, svc := range appServices {
 		pkgs = append(pkgs, "./cmd/"+svc)
 	}
-	cmd := exec.Command("go", append([]string{"build", "-trimpath",
+	goBin, err := exec.LookPath("go")
+	if err != nil {
+		goBin = filepath.Join(runtime.GOROOT(), "bin", "go")
+	}
+	cmd := exec.Command(goBin, append([]string{"build", "-trimpath",
 		"-ldflags", "-s -w -X github.com/wmo-im/wis2downloader/internal/buildinfo.version=" + version,
 		"-o", out + "/"}, pkgs...)...)
 	cmd.Dir = repoRoot(t)
