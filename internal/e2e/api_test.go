@@ -53,9 +53,18 @@ func (a *apiClient) do(t testing.TB, method, path string, body any) (int, []byte
 // Subscribe creates a subscription and returns its id.
 func (a *apiClient) Subscribe(t testing.TB, topic, target string) string {
 	t.Helper()
+	return a.SubscribeFiltered(t, topic, target, nil)
+}
+
+// SubscribeFiltered creates a subscription with a filter (nil: none).
+func (a *apiClient) SubscribeFiltered(t testing.TB, topic, target string, filter any) string {
+	t.Helper()
 	body := map[string]any{"topic": topic}
 	if target != "" {
 		body["target"] = target
+	}
+	if filter != nil {
+		body["filter"] = filter
 	}
 	status, b := a.do(t, http.MethodPost, "/subscriptions", body)
 	if status != http.StatusCreated {

@@ -29,7 +29,7 @@ func TestBadInputNeverStopsTheStack(t *testing.T) {
 	const maxBytes = 64 << 10
 	s := startStack(t, stackConfig{noUI: true, worker: map[string]string{
 		"DOWNLOAD_MAX_BYTES":    itoa(maxBytes),
-		"DOWNLOAD_READ_TIMEOUT": "1s",
+		"DOWNLOAD_READ_TIMEOUT": "2s",
 		"DOWNLOAD_MAX_ATTEMPTS": "1",
 	}})
 	const centre = "xx-bad"

@@ -127,11 +127,12 @@ type note struct {
 	DataID  string
 	Pubtime time.Time
 	Href    string
-	Rel     string // canonical when empty
-	Type    string // link type; omitted when empty
-	Length  int64  // link length; omitted when 0
-	Method  string // integrity method; no integrity block when empty
-	Value   string // integrity value
+	Rel     string         // canonical when empty
+	Type    string         // link type; omitted when empty
+	Length  int64          // link length; omitted when 0
+	Method  string         // integrity method; no integrity block when empty
+	Value   string         // integrity value
+	Content map[string]any // properties.content (inline data); nil = none
 	Drop    []string
 }
 
@@ -163,6 +164,9 @@ func (n note) JSON() []byte {
 		delete(props, "integrity")
 	} else {
 		props["integrity"] = map[string]any{"method": n.Method, "value": n.Value}
+	}
+	if n.Content != nil {
+		props["content"] = n.Content
 	}
 	rel := n.Rel
 	if rel == "" {

@@ -10,7 +10,7 @@ import (
 // 429 with Retry-After, 5xx or stalls is asked again with backoff, and the
 // file arrives once the cache serves it.
 func TestRetryableCacheErrors(t *testing.T) {
-	s := startStack(t, stackConfig{noUI: true, worker: map[string]string{"DOWNLOAD_READ_TIMEOUT": "1s"}})
+	s := startStack(t, stackConfig{noUI: true, worker: map[string]string{"DOWNLOAD_READ_TIMEOUT": "2s"}})
 	const centre, target = "xx-retry", "retry"
 	s.subscribe(t, "cache/a/wis2/"+centre+"/#", target)
 	cases := []struct {
