@@ -137,4 +137,3 @@ func benchWorker(b *testing.B, size int64) {
 func BenchmarkWorker10KiB(b *testing.B)  { benchWorker(b, 10<<10) }
 func BenchmarkWorker1MiB(b *testing.B)   { benchWorker(b, 1<<20) }
 func BenchmarkWorker100MiB(b *testing.B) { benchWorker(b, 100<<20) }
-

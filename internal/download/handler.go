@@ -108,8 +108,8 @@ type job struct {
 	attempt int // 1-based, counted attempts only
 	// rejectedAfter marks a file every filter rejected after download.
 	rejectedAfter bool
-	maxAtt  int
-	start   time.Time
+	maxAtt        int
+	start         time.Time
 }
 
 // ProcessTask implements asynq.Handler.

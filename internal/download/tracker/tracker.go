@@ -155,8 +155,8 @@ type Result struct {
 	// REJECTED, so other copies are not downloaded again just to be
 	// rejected).
 	Stored, Deleted, Rejected bool
-	Files           []string // paths stored (added to the data_id's set)
-	Metrics         []Increment
+	Files                     []string // paths stored (added to the data_id's set)
+	Metrics                   []Increment
 }
 
 // Finish releases the lock (if still ours) and writes the trackers and the
