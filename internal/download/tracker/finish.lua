@@ -10,7 +10,8 @@ redis.call('EXPIRE', KEYS[2], ARGV[5])
 if ARGV[7] ~= '' then
   redis.call('HSET', KEYS[3], 'status', ARGV[7], 'pubtime', ARGV[8], 'msg_id', ARGV[9], 'updated', ARGV[6])
   redis.call('EXPIRE', KEYS[3], ARGV[5])
-  if ARGV[7] == 'DELETED' then
+  if ARGV[7] == 'DELETED' or ARGV[7] == 'SUCCESS' then
+    -- a new version replaces the set of stored paths; a deletion empties it
     redis.call('DEL', KEYS[4])
   end
 end
