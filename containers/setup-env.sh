@@ -107,7 +107,8 @@ if [ -n "$missing" ]; then
 	say "note: $env_file lacks ${missing}(their defaults apply; see $template)"
 fi
 
-# 4. The download directory.
+# 4. The download directory (readable by the host's users, unlike .env).
+umask 022
 data_dir=$(value_of HOST_DATA_PATH)
 data_dir=${data_dir:-./downloads}
 mkdir -p "$data_dir"

@@ -119,6 +119,9 @@ func TestSetupEnvFreshCheckout(t *testing.T) {
 	if err != nil || !dst.IsDir() {
 		t.Fatalf("downloads/ not created: %v", err)
 	}
+	if dst.Mode().Perm()&0o055 != 0o055 {
+		t.Errorf("downloads/ mode %v: the host's users cannot read it", dst.Mode().Perm())
+	}
 	if os.Geteuid() == 0 {
 		if uid, gid := owner(t, data); uid != 10001 || gid != 988 {
 			t.Errorf("downloads/ owned by %d:%d, want 10001:988", uid, gid)
@@ -259,5 +262,8 @@ func TestSetupEnvNonRootPrintsCommands(t *testing.T) {
 	}
 	if uid, _ := owner(t, filepath.Join(dir, ".env")); uid != nobody {
 		t.Errorf(".env owned by %d", uid)
+	}
+	if st, err := os.Stat(filepath.Join(dir, "downloads")); err != nil || st.Mode().Perm()&0o055 != 0o055 {
+		t.Errorf("downloads/ = %v, %v: want a directory the host's users can read", st, err)
 	}
 }
