@@ -263,7 +263,9 @@ func TestSetupEnvNonRootPrintsCommands(t *testing.T) {
 	if uid, _ := owner(t, filepath.Join(dir, ".env")); uid != nobody {
 		t.Errorf(".env owned by %d", uid)
 	}
-	if st, err := os.Stat(filepath.Join(dir, "downloads")); err != nil || st.Mode().Perm()&0o055 != 0o055 {
-		t.Errorf("downloads/ = %v, %v: want a directory the host's users can read", st, err)
+	if st, err := os.Stat(filepath.Join(dir, "downloads")); err != nil {
+		t.Error(err)
+	} else if st.Mode().Perm()&0o055 != 0o055 {
+		t.Errorf("downloads/ mode %v: the host's users cannot read it", st.Mode().Perm())
 	}
 }
