@@ -49,7 +49,7 @@ type queueHealth struct {
 
 // subscriber is one subscriber heartbeat as the subscriber wrote it (JSON
 // object: broker, client_id, connected, since, updated, subscriptions,
-// received), plus "name" (the key suffix, the subscriber's host). A value
+// received), plus "name" (the key suffix, the subscriber's client id). A value
 // that is not a JSON object (the original wrote "alive") is shown as "raw".
 type subscriber map[string]any
 
