@@ -96,7 +96,13 @@ func serve(ctx context.Context, cfg config.WorkerConfig, stdout io.Writer, ready
 	mux.Handle(tasks.TypeDownload, h)
 	maint.Register(mux)
 
-	sched := asynq.NewSchedulerFromRedisClient(clients.Queue, &asynq.SchedulerOpts{Logger: alog, LogLevel: level, Location: time.UTC})
+	// The scheduler gets its own small connection: with a shared client its
+	// Shutdown logs an error for the client it may not close.
+	qo := redisconn.Options(cfg.Redis, cfg.Redis.QueueDB)
+	sched := asynq.NewScheduler(asynq.RedisClientOpt{
+		Addr: qo.Addr, Username: qo.Username, Password: qo.Password, DB: qo.DB,
+		DialTimeout: qo.DialTimeout, ReadTimeout: qo.ReadTimeout, WriteTimeout: qo.WriteTimeout, PoolSize: 2,
+	}, &asynq.SchedulerOpts{Logger: alog, LogLevel: level, Location: time.UTC})
 	if err := maint.Schedule(sched, cfg.Queue); err != nil {
 		return err
 	}
