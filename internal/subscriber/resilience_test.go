@@ -245,3 +245,35 @@ func freeTestPort(t *testing.T) int {
 	defer ln.Close()
 	return ln.Addr().(*net.TCPAddr).Port
 }
+
+// A subscription deleted while the subscriber was stopped: the broker session
+// still holds the filter, and the next start unsubscribes it.
+func TestFilterRemovedWhileStoppedIsUnsubscribed(t *testing.T) {
+	r := testsvc.StartRedis(t)
+	m := testsvc.StartMosquitto(t)
+	rdb := r.Client(t)
+	storeSubscription(t, rdb, subscription.Subscription{ID: "gone", Topic: filterDWD})
+	storeSubscription(t, rdb, subscription.Subscription{ID: "kept", Topic: filterECCC})
+	cfg := testConfig(r, m)
+	first := startSubscriber(t, cfg, "host-stale")
+	first.waitSubscribed(t, filterDWD, filterECCC)
+	first.stop()
+
+	if err := rdb.HDel(testContext(t), subscription.HashKey, "gone").Err(); err != nil {
+		t.Fatal(err)
+	}
+	second := startSubscriber(t, cfg, "host-stale")
+	eventually(t, "UNSUBSCRIBE of the stale filter", func() bool {
+		return strings.Contains(second.logs.String(), `msg=Unsubscribed broker=127.0.0.1 topic=`+filterDWD)
+	})
+	pub := newPublisher(t, m)
+	pub.publish(t, topicDWD, message("stale"))
+	pub.publish(t, topicECCC, message("sentinel"))
+	got := waitQueued(t, rdb, 1)
+	if _, ok := got["sentinel"]; !ok || len(got) != 1 {
+		t.Fatalf("tasks %v, want only the sentinel", keys(got))
+	}
+	if n := second.received.Load(); n != 1 {
+		t.Errorf("received %d messages, want 1 (the stale filter must be gone from the session)", n)
+	}
+}
