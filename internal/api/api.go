@@ -26,13 +26,13 @@ type QueueInspector interface {
 // Options are the dependencies of the API.
 type Options struct {
 	Redis     *redis.Client       // application database: subscriptions, heartbeats
-	Inspector QueueInspector      // download queue (asynq)
+	Inspector QueueInspector      // download queue (asynq); nil: an inspector on Redis
 	Queue     string              // name of the download queue
-	Gatherer  prometheus.Gatherer // served on /metrics
+	Gatherer  prometheus.Gatherer // served on /metrics; nil: an empty registry
 	Token     string              // bearer token required on /subscriptions
 	BodyLimit int64               // largest request body in bytes
 	Debug     bool                // serve /debug/pprof (behind the token)
-	Logger    *slog.Logger
+	Logger    *slog.Logger        // nil: discard
 	// CacheMaxAge overrides DefaultCacheMaxAge (tests).
 	CacheMaxAge time.Duration
 }
@@ -56,6 +56,18 @@ type API struct {
 func New(o Options) (http.Handler, error) {
 	if o.Token == "" {
 		return nil, errors.New("api: empty bearer token")
+	}
+	if o.Redis == nil {
+		return nil, errors.New("api: no Redis client")
+	}
+	if o.Inspector == nil {
+		o.Inspector = asynq.NewInspectorFromRedisClient(o.Redis)
+	}
+	if o.Gatherer == nil {
+		o.Gatherer = prometheus.NewRegistry()
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
 	}
 	if o.BodyLimit <= 0 {
 		o.BodyLimit = 64 << 10
