@@ -212,3 +212,21 @@ func readFile(p string) []byte {
 	b, _ := os.ReadFile(p)
 	return b
 }
+
+// TestSubscriberRestartKeepsSession stops a subscriber (as an upgrade
+// would), publishes while it is down and starts it again: the broker kept
+// its session (same MQTT_SESSION_ID, session expiry), so nothing is lost.
+func TestSubscriberRestartKeepsSession(t *testing.T) {
+	s := startStack(t, stackConfig{noUI: true})
+	const centre, target = "xx-session", "session"
+	s.subscribe(t, "cache/a/wis2/"+centre+"/#", target)
+	s.subA.Stop(t)
+	s.subB.Stop(t)
+	want := s.putFiles(t, s.pubA, "cache", centre, target, "while_down_a", 5, 2048, nil)
+	want = append(want, s.putFiles(t, s.pubB, "cache", centre, target, "while_down_b", 5, 2048, nil)...)
+	s.subA.Start(t)
+	s.subB.Start(t)
+	s.subA.WaitHealthy(t)
+	s.subB.WaitHealthy(t)
+	s.waitFiles(t, 60*time.Second, want)
+}

@@ -3,7 +3,9 @@ package e2e
 import (
 	"crypto/rand"
 	"fmt"
+	"io"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 )
@@ -31,6 +33,18 @@ func TestSubscribeDownloadUnsubscribe(t *testing.T) {
 	originFilter := "origin/a/wis2/" + centre + "/#"
 	s.subscribe(t, cacheFilter, "flow/cache")
 	originID := s.subscribe(t, originFilter, "flow-origin")
+
+	// The UI lists them, fetched from the API with its token.
+	uiBase := strings.TrimSuffix(s.ui.healthURL, "/healthz")
+	resp, err := s.client.http.Get(uiBase + "/fragments/subscriptions")
+	if err != nil {
+		t.Fatal(err)
+	}
+	page, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || !strings.Contains(string(page), cacheFilter) || !strings.Contains(string(page), originFilter) {
+		t.Errorf("UI /fragments/subscriptions: want 200 listing both topics, got %d:\n%s", resp.StatusCode, trimLog(string(page), 2000))
+	}
 	before := s.client.Metrics(t)
 
 	const n = 10
