@@ -265,11 +265,14 @@ func (h *Handler) download(ctx context.Context, j *job, targets []accepted, prev
 	}
 	// An update (or a newer copy) replaces the earlier version: remove
 	// files of the previous version stored under other names.
+	var freed int64
 	for _, old := range previous {
 		if !slices.Contains(stored, old) {
-			if _, _, err := h.store.Remove(old); err != nil {
+			n, _, err := h.store.Remove(old)
+			if err != nil {
 				h.logger.Warn("cannot remove previous version", "path", old, "error", err)
 			}
+			freed += n
 		}
 	}
 	if verify != "ok" {
@@ -281,7 +284,7 @@ func (h *Handler) download(ctx context.Context, j *job, targets []accepted, prev
 		{Name: metrics.Notifications, Labels: metrics.Labels{"status": "success"}, Value: 1},
 		{Name: metrics.Downloads, Labels: metrics.Labels{"cache": j.cache, "media_type": mtl}, Value: 1},
 		{Name: metrics.DownloadsBytes, Labels: metrics.Labels{"cache": j.cache, "media_type": mtl}, Value: float64(s.n)},
-		{Name: metrics.DiskDownloads, Labels: nil, Value: float64(s.n)},
+		{Name: metrics.DiskDownloads, Labels: nil, Value: float64(s.n - freed)},
 	}}
 	h.record(ctx, j, r)
 	h.obs.seconds.WithLabelValues("success").Observe(time.Since(j.start).Seconds())

@@ -114,6 +114,9 @@ func TestUpdateReplacesAndOlderIsDuplicate(t *testing.T) {
 	if !bytes.Equal(e.read(newPath), v2) {
 		t.Fatal("update not stored")
 	}
+	if got := e.metric(metrics.DiskDownloads, nil); got != float64(len(v2)) {
+		t.Errorf("disk_downloads_bytes %v, want %d (old version freed)", got, len(v2))
+	}
 	// The same update again (another cache) and the old canonical: duplicates.
 	m3 := notification("id-v2-gc2", "d/3", s2.URL+"/f.bufr", v2, t2)
 	m3.link()["rel"] = "update"
