@@ -10,6 +10,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/google/uuid"
 )
 
 // envInt reads a positive integer setting of the benchmark.
@@ -76,20 +78,39 @@ func percentile(sorted []time.Duration, p float64) time.Duration {
 
 // runLoad publishes n notifications of size-byte files on broker A, at
 // rate per second (0 = as fast as possible, from several goroutines), and
-// waits until every file is on disk.
-func runLoad(b *testing.B, s *stack, arr *arrivals, name string, n, size, rate int) loadRun {
+// waits until every file is on disk. With copies, every notification is
+// also published on broker B (same message id) and once more from cache B
+// (new id, same data_id and pubtime), so duplicates race their originals.
+func runLoad(b *testing.B, s *stack, arr *arrivals, name string, n, size, rate int, copies bool) loadRun {
 	b.Helper()
 	const centre, target = "xx-load", "load"
 	topic := dataTopic("cache", centre)
 	names := make([]string, n)
 	payloads := make([][]byte, n)
+	copyB := make([][]byte, n) // same data from cache B, new id
 	paths := make([]string, n)
 	for i := range n {
 		names[i] = fmt.Sprintf("%s_%06d.bin", name, i)
 		paths[i] = "/data/" + centre + "/" + names[i]
 		body := randomBytes(size)
 		s.cacheA.Put(paths[i], body)
-		payloads[i] = newNote(centre, names[i], s.cacheA.URL(paths[i]), body).JSON()
+		nt := newNote(centre, names[i], s.cacheA.URL(paths[i]), body)
+		payloads[i] = nt.JSON()
+		if copies {
+			s.cacheB.Put(paths[i], body)
+			nt.ID = uuid.NewString()
+			nt.Href = s.cacheB.URL(paths[i])
+			copyB[i] = nt.JSON()
+		}
+	}
+	publishOne := func(ctx context.Context, i int) error {
+		if err := s.pubA.Publish(ctx, topic, payloads[i]); err != nil || !copies {
+			return err
+		}
+		if err := s.pubB.Publish(ctx, topic, payloads[i]); err != nil {
+			return err
+		}
+		return s.pubB.Publish(ctx, topic, copyB[i])
 	}
 	cpuBefore := map[string]float64{}
 	for name, pid := range s.pids() {
@@ -107,7 +128,7 @@ func runLoad(b *testing.B, s *stack, arr *arrivals, name string, n, size, rate i
 		for i := range n {
 			<-tick.C
 			sent[i] = time.Now()
-			if err := s.pubA.Publish(ctx, topic, payloads[i]); err != nil {
+			if err := publishOne(ctx, i); err != nil {
 				b.Fatal(err)
 			}
 		}
@@ -122,7 +143,7 @@ func runLoad(b *testing.B, s *stack, arr *arrivals, name string, n, size, rate i
 				defer wg.Done()
 				for i := w; i < n; i += publishers {
 					sent[i] = time.Now()
-					if err := s.pubA.Publish(ctx, topic, payloads[i]); err != nil {
+					if err := publishOne(ctx, i); err != nil {
 						errc <- err
 						return
 					}
@@ -156,7 +177,7 @@ func runLoad(b *testing.B, s *stack, arr *arrivals, name string, n, size, rate i
 	r.elapsed = last.Sub(start)
 	sort.Slice(r.latencies, func(i, j int) bool { return r.latencies[i] < r.latencies[j] })
 	for _, p := range paths {
-		if h := s.cacheA.Hits(p); h > 1 {
+		if h := s.cacheA.Hits(p) + s.cacheB.Hits(p); h > 1 {
 			r.dups += h - 1
 		}
 	}
@@ -181,6 +202,7 @@ func runLoad(b *testing.B, s *stack, arr *arrivals, name string, n, size, rate i
 func BenchmarkEndToEnd(b *testing.B) {
 	burstN := envInt("E2E_BENCH_N", 5000)
 	pacedN := envInt("E2E_BENCH_PACED_N", 1000)
+	dupN := envInt("E2E_BENCH_DUP_N", 1000)
 	const size = 10 << 10
 	// E2E_WORKER_<VAR>=value sets <VAR> for the workers (experiments such
 	// as E2E_WORKER_DOWNLOAD_HOST_CONCURRENCY=16).
@@ -194,7 +216,7 @@ func BenchmarkEndToEnd(b *testing.B) {
 	s.subscribe(b, "cache/a/wis2/xx-load/#", "load")
 	arr := watchArrivals(b, s.data+"/load")
 	// Warm-up: connections, directories, code paths.
-	runLoad(b, s, arr, "warmup", 50, size, 0)
+	runLoad(b, s, arr, "warmup", 50, size, 0, false)
 
 	var runs []loadRun
 	report := func(b *testing.B, r loadRun) {
@@ -208,24 +230,42 @@ func BenchmarkEndToEnd(b *testing.B) {
 	}
 	b.Run("burst", func(b *testing.B) {
 		for i := 0; i < b.N; i++ {
-			report(b, runLoad(b, s, arr, fmt.Sprintf("burst%d", i), burstN, size, 0))
+			report(b, runLoad(b, s, arr, fmt.Sprintf("burst%d", i), burstN, size, 0, false))
 		}
 	})
 	b.Run("paced100", func(b *testing.B) {
 		for i := 0; i < b.N; i++ {
-			report(b, runLoad(b, s, arr, fmt.Sprintf("paced%d", i), pacedN, size, 100))
+			report(b, runLoad(b, s, arr, fmt.Sprintf("paced%d", i), pacedN, size, 100, false))
+		}
+	})
+	b.Run("duplicates", func(b *testing.B) {
+		for i := 0; i < b.N; i++ {
+			r := runLoad(b, s, arr, fmt.Sprintf("dups%d", i), dupN, size, 0, true)
+			s.waitQueueIdle(b)
+			r.dups = 0
+			for j := range dupN {
+				p := fmt.Sprintf("/data/xx-load/dups%d_%06d.bin", i, j)
+				if h := s.cacheA.Hits(p) + s.cacheB.Hits(p); h > 1 {
+					r.dups += h - 1
+				}
+			}
+			report(b, r)
 		}
 	})
 
 	var sb strings.Builder
-	fmt.Fprintf(&sb, "\nEnd-to-end load (10 KiB files, 1 broker, %d worker process(es), WORKER_CONCURRENCY=%s)\n", len(s.workers), workerConcurrency(s))
+	fmt.Fprintf(&sb, "\nEnd-to-end load (10 KiB files via broker A; dups: also via broker B and cache B; %d worker process(es), WORKER_CONCURRENCY=%s)\n", len(s.workers), workerConcurrency(s))
 	fmt.Fprintf(&sb, "%-10s %7s %9s %8s %8s %9s %9s %9s %5s %6s\n", "run", "files", "publish/s", "files/s", "MB/s", "p50 ms", "p95 ms", "p99 ms", "dups", "conns")
 	for _, r := range runs {
 		fmt.Fprintf(&sb, "%-10s %7d %9.0f %8.0f %8.1f %9.2f %9.2f %9.2f %5d %6d\n", strings.TrimRight(r.name, "0123456789"), r.n,
 			float64(r.n)/r.publish.Seconds(), float64(r.n)/r.elapsed.Seconds(), float64(r.bytes)/r.elapsed.Seconds()/1e6,
 			ms(percentile(r.latencies, 0.5)), ms(percentile(r.latencies, 0.95)), ms(percentile(r.latencies, 0.99)), r.dups, r.conns)
 	}
-	fmt.Fprintf(&sb, "%-16s %12s %12s %12s\n", "process", "peak RSS MiB", "CPU s burst", "CPU s paced")
+	fmt.Fprintf(&sb, "%-16s %12s", "process", "peak RSS MiB")
+	for _, r := range runs {
+		fmt.Fprintf(&sb, " %10s", "CPU s "+strings.TrimRight(r.name, "0123456789"))
+	}
+	sb.WriteString("\n")
 	pids := s.pids()
 	names := make([]string, 0, len(pids))
 	for name := range pids {
@@ -237,15 +277,11 @@ func BenchmarkEndToEnd(b *testing.B) {
 		if err != nil {
 			continue
 		}
-		var burstCPU, pacedCPU float64
+		fmt.Fprintf(&sb, "%-16s %12.1f", name, float64(st.hwmKiB)/1024)
 		for _, r := range runs {
-			if strings.HasPrefix(r.name, "burst") {
-				burstCPU += r.cpu[name]
-			} else {
-				pacedCPU += r.cpu[name]
-			}
+			fmt.Fprintf(&sb, " %10.2f", r.cpu[name])
 		}
-		fmt.Fprintf(&sb, "%-16s %12.1f %12.2f %12.2f\n", name, float64(st.hwmKiB)/1024, burstCPU, pacedCPU)
+		sb.WriteString("\n")
 	}
 	fmt.Print(sb.String())
 }
@@ -305,4 +341,22 @@ func pidWithArg(s string) int {
 		}
 	}
 	return 0
+}
+
+// waitQueueIdle waits until the download queue is empty and no task runs,
+// so that late duplicate copies have been processed.
+func (s *stack) waitQueueIdle(b *testing.B) {
+	b.Helper()
+	eventually(b, 5*time.Minute, "download queue drained", func() (bool, string) {
+		m, err := scrape(s.client.http, s.client.base+"/metrics")
+		if err != nil {
+			return false, err.Error()
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		active, _ := s.rdb.LLen(ctx, "asynq:{downloads}:active").Result()
+		retry, _ := s.rdb.ZCard(ctx, "asynq:{downloads}:retry").Result()
+		q := m.Sum("wis2downloader_celery_queue_length", nil)
+		return q == 0 && active == 0 && retry == 0, fmt.Sprintf("queue length %g, active %d, waiting for retry %d", q, active, retry)
+	}, s)
 }
