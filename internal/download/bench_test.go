@@ -109,10 +109,7 @@ func benchWorker(b *testing.B, size int64) {
 	}
 	b.ResetTimer()
 	start := time.Now()
-	k, _ := strconv.Atoi(os.Getenv("WIS2_BENCH_SERVERS"))
-	for range max(k, 1) {
-		e.startServer(nil)
-	}
+	e.startServer(nil)
 	ctx := context.Background()
 	field := metrics.Labels{"status": "success"}.Field()
 	for {
