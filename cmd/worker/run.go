@@ -53,12 +53,13 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if mode == cli.Healthcheck {
 		return cli.CheckHTTP(ctx, "http://127.0.0.1:"+strconv.Itoa(cfg.MetricsPort)+"/healthz")
 	}
-	return serve(ctx, cfg, stdout, nil)
+	return serve(ctx, cfg, stdout)
 }
 
-// serve runs the worker until ctx ends. When ready is not nil it receives
-// the ops listener address once everything runs (tests).
-func serve(ctx context.Context, cfg config.WorkerConfig, stdout io.Writer, ready chan<- string) error {
+// serve runs the worker until ctx ends (SIGTERM): it then stops taking
+// tasks, lets running downloads finish for up to shutdownTimeout and
+// returns the rest to the queue.
+func serve(ctx context.Context, cfg config.WorkerConfig, stdout io.Writer) error {
 	logger, err := telemetry.NewLogger(stdout, config.Worker, cfg.Log.Level, cfg.Log.Format)
 	if err != nil {
 		return err
@@ -141,9 +142,6 @@ func serve(ctx context.Context, cfg config.WorkerConfig, stdout io.Writer, ready
 			srv.Shutdown()
 			return fmt.Errorf("ops listener: %w", err)
 		}
-		if ready != nil {
-			ready <- ln.Addr().String()
-		}
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -151,8 +149,6 @@ func serve(ctx context.Context, cfg config.WorkerConfig, stdout io.Writer, ready
 				httpErr <- err
 			}
 		}()
-	} else if ready != nil {
-		ready <- ""
 	}
 	logger.Info("worker running", "queue", cfg.Queue)
 
