@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"strconv"
 	"sync"
@@ -79,8 +80,15 @@ func serve(ctx context.Context, cfg config.WorkerConfig, stdout io.Writer) error
 
 	alog := asynqLogger{logger}
 	level := asynq.WarnLevel
-	if cfg.Log.Level == "DEBUG" || cfg.Log.Level == "debug" {
+	if l, _ := telemetry.ParseLevel(cfg.Log.Level); l <= slog.LevelDebug {
 		level = asynq.DebugLevel
+	}
+	// The ops port is taken first, so a busy port fails before any task runs.
+	var ln net.Listener
+	if cfg.MetricsPort != 0 {
+		if ln, err = net.Listen("tcp", net.JoinHostPort("", strconv.Itoa(cfg.MetricsPort))); err != nil {
+			return fmt.Errorf("ops listener: %w", err)
+		}
 	}
 	srv := asynq.NewServerFromRedisClient(clients.Queue, asynq.Config{
 		Concurrency:              cfg.Concurrency,
@@ -105,16 +113,19 @@ func serve(ctx context.Context, cfg config.WorkerConfig, stdout io.Writer) error
 		DialTimeout: qo.DialTimeout, ReadTimeout: qo.ReadTimeout, WriteTimeout: qo.WriteTimeout, PoolSize: 2,
 	}, &asynq.SchedulerOpts{Logger: alog, LogLevel: level, Location: time.UTC})
 	if err := maint.Schedule(sched, cfg.Queue); err != nil {
+		closeListener(ln)
 		return err
 	}
 
 	if err := srv.Start(mux); err != nil {
+		closeListener(ln)
 		return fmt.Errorf("start task server: %w", err)
 	}
 	var running atomic.Bool
 	running.Store(true)
 	if err := sched.Start(); err != nil {
 		srv.Shutdown()
+		closeListener(ln)
 		return fmt.Errorf("start scheduler: %w", err)
 	}
 	if err := maint.Disk(ctx); err != nil {
@@ -124,7 +135,7 @@ func serve(ctx context.Context, cfg config.WorkerConfig, stdout io.Writer) error
 	var wg sync.WaitGroup
 	httpErr := make(chan error, 1)
 	opsCtx, stopOps := context.WithCancel(context.WithoutCancel(ctx))
-	if cfg.MetricsPort != 0 {
+	if ln != nil {
 		health := func(hctx context.Context) (map[string]any, error) {
 			d := map[string]any{"queue": cfg.Queue}
 			if !running.Load() {
@@ -134,13 +145,6 @@ func serve(ctx context.Context, cfg config.WorkerConfig, stdout io.Writer) error
 				return d, err
 			}
 			return d, nil
-		}
-		ln, err := net.Listen("tcp", net.JoinHostPort("", strconv.Itoa(cfg.MetricsPort)))
-		if err != nil {
-			stopOps()
-			sched.Shutdown()
-			srv.Shutdown()
-			return fmt.Errorf("ops listener: %w", err)
 		}
 		wg.Add(1)
 		go func() {
@@ -165,4 +169,10 @@ func serve(ctx context.Context, cfg config.WorkerConfig, stdout io.Writer) error
 	wg.Wait()
 	logger.Info("worker stopped")
 	return runErr
+}
+
+func closeListener(ln net.Listener) {
+	if ln != nil {
+		ln.Close()
+	}
 }
