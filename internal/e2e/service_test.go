@@ -249,15 +249,34 @@ func (s *service) log() string {
 	return string(b)
 }
 
-// freePort returns a loopback TCP port that was free a moment ago.
+// handedOut remembers the ports freePort returned, so that one test
+// process never gives the same port to two services.
+var handedOut = struct {
+	sync.Mutex
+	ports map[int]bool
+}{ports: map[int]bool{}}
+
+// freePort returns a TCP port that was free a moment ago on every address
+// (the subscriber and the worker bind [::]:port, which conflicts with any
+// other use of the port) and that this process has not handed out before.
 func freePort(t testing.TB) int {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
+	handedOut.Lock()
+	defer handedOut.Unlock()
+	for range 100 {
+		l, err := net.Listen("tcp", ":0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		port := l.Addr().(*net.TCPAddr).Port
+		l.Close()
+		if !handedOut.ports[port] {
+			handedOut.ports[port] = true
+			return port
+		}
 	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
+	t.Fatal("no free port found")
+	return 0
 }
 
 func itoa(n int) string { return strconv.Itoa(n) }
