@@ -712,3 +712,25 @@ func TestTwoRoundTripsPerDownload(t *testing.T) {
 		t.Fatalf("%d Redis round trips for a duplicate, want 1", n)
 	}
 }
+
+func TestFilterErrorFailsClosed(t *testing.T) {
+	e := newEnv(t, nil)
+	s := serveBytes(t, bufrBody)
+	m := notification("id-ferr", "d/ferr", s.URL+"/f.bufr", bufrBody, time.Now())
+	broken := `{"rules":[{"id":"x","match":{"data_id":{"equals":"a"},"topic":{"equals":"b"}},"action":"accept"}]}`
+	if err := e.process(m.json(t), target("s", strp("t"), broken)); err != nil {
+		t.Fatal(err)
+	}
+	mustStatus(t, e, "id-ferr", "SKIPPED", "filter_error")
+	if s.hits.Load() != 0 {
+		t.Fatal("downloaded for a subscription whose filter is invalid")
+	}
+	// A valid subscription next to the broken one still gets the file.
+	m2 := notification("id-ferr2", "d/ferr2", s.URL+"/g.bufr", bufrBody, time.Now())
+	if err := e.process(m2.json(t), target("s", strp("t"), broken), target("ok", strp("ok"), "")); err != nil {
+		t.Fatal(err)
+	}
+	if got := e.files(); len(got) != 1 || !strings.HasPrefix(got[0], "ok/") {
+		t.Fatalf("files %v", got)
+	}
+}
