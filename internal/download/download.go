@@ -206,11 +206,6 @@ func (h *Handler) download(ctx context.Context, j *job, targets []accepted, prev
 		}
 	}
 	declared = mediatype.Normalize(j.link.Type)
-	if h.syncFile {
-		if err := tmp.Sync(); err != nil {
-			return h.failLocked(ctx, j, storageError(err))
-		}
-	}
 	if err := tmp.Close(); err != nil {
 		return h.failLocked(ctx, j, storageError(err))
 	}

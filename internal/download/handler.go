@@ -31,18 +31,17 @@ import (
 
 // Handler processes download tasks. It is safe for concurrent use.
 type Handler struct {
-	cfg      config.WorkerConfig
-	rdb      redis.UniversalClient
-	store    *store.Store
-	fetch    *fetch.Client
-	tracker  *tracker.Tracker
-	free     *maintenance.FreeSpace
-	filters  *filterCache
-	exclude  map[string]bool
-	logger   *slog.Logger
-	obs      *observer
-	now      func() time.Time
-	syncFile bool
+	cfg     config.WorkerConfig
+	rdb     redis.UniversalClient
+	store   *store.Store
+	fetch   *fetch.Client
+	tracker *tracker.Tracker
+	free    *maintenance.FreeSpace
+	filters *filterCache
+	exclude map[string]bool
+	logger  *slog.Logger
+	obs     *observer
+	now     func() time.Time
 }
 
 // New builds the handler from the worker configuration. rdb is the
