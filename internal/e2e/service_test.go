@@ -32,6 +32,8 @@ type service struct {
 	dir       string // working directory (holds no .env file)
 	logPath   string
 	healthURL string
+	portVar   string // variable holding the service's listening port
+	port      int
 
 	mu   sync.Mutex
 	cmd  *exec.Cmd
@@ -143,15 +145,24 @@ func (s *service) running() bool {
 	}
 }
 
+// errDied says the process exited before it became healthy.
+var errDied = errors.New("died before becoming healthy")
+
 // WaitHealthy polls the health endpoint until it answers 200.
 func (s *service) WaitHealthy(t testing.TB) {
 	t.Helper()
+	if err := s.waitHealthy(); err != nil {
+		t.Fatalf("%v\n%s", err, s.logTail(60))
+	}
+}
+
+func (s *service) waitHealthy() error {
 	deadline := time.Now().Add(healthTimeout)
 	client := &http.Client{Timeout: 2 * time.Second}
 	var last string
 	for time.Now().Before(deadline) {
 		if err := s.exited(); err != nil {
-			t.Fatalf("%s died before becoming healthy: %v\n%s", s.name, err, s.logTail(60))
+			return fmt.Errorf("%s %w: %v", s.name, errDied, err)
 		}
 		resp, err := client.Get(s.healthURL)
 		if err == nil {
@@ -159,7 +170,7 @@ func (s *service) WaitHealthy(t testing.TB) {
 			n, _ := resp.Body.Read(body)
 			resp.Body.Close()
 			if resp.StatusCode == http.StatusOK {
-				return
+				return nil
 			}
 			last = fmt.Sprintf("HTTP %d %s", resp.StatusCode, body[:n])
 		} else {
@@ -167,7 +178,34 @@ func (s *service) WaitHealthy(t testing.TB) {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	t.Fatalf("%s not healthy after %s at %s (last: %s)\n%s", s.name, healthTimeout, s.healthURL, last, s.logTail(60))
+	return fmt.Errorf("%s not healthy after %s at %s (last: %s)", s.name, healthTimeout, s.healthURL, last)
+}
+
+// startOnFreePort starts the service and waits until it is healthy. When it
+// died because its port was taken meanwhile (freePort cannot reserve it),
+// it is started again on another port (portVar names the variable).
+func (s *service) startOnFreePort(t testing.TB) {
+	t.Helper()
+	for attempt := 0; ; attempt++ {
+		s.Start(t)
+		err := s.waitHealthy()
+		if err == nil {
+			return
+		}
+		if attempt < 3 && s.portVar != "" && errors.Is(err, errDied) && strings.Contains(s.log(), "address already in use") {
+			old := s.port
+			s.port = freePort(t)
+			for i, kv := range s.env {
+				if strings.HasPrefix(kv, s.portVar+"=") {
+					s.env[i] = s.portVar + "=" + itoa(s.port)
+				}
+			}
+			s.healthURL = strings.Replace(s.healthURL, ":"+itoa(old)+"/", ":"+itoa(s.port)+"/", 1)
+			t.Logf("%s: port %d was taken, retrying on %d", s.name, old, s.port)
+			continue
+		}
+		t.Fatalf("%v\n%s", err, s.logTail(60))
+	}
 }
 
 // signal sends sig and waits for the exit; it returns the exit error.

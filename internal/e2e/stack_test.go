@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -182,8 +183,9 @@ func startStack(t testing.TB, cfg stackConfig) *stack {
 	s.subA = newService(t, s.dir, "subscriber-a", "subscriber", with(subA, cfg.subscriber), "http://127.0.0.1:"+itoa(subPortA)+"/healthz")
 	s.subB = newService(t, s.dir, "subscriber-b", "subscriber", with(subB, cfg.subscriber), "http://127.0.0.1:"+itoa(subPortB)+"/healthz")
 
+	uiPort := 0
 	if !cfg.noUI {
-		uiPort := freePort(t)
+		uiPort = freePort(t)
 		s.ui = newService(t, s.dir, "ui", "ui", with(map[string]string{
 			"UI_HOST":                       "127.0.0.1",
 			"UI_PORT":                       itoa(uiPort),
@@ -208,11 +210,34 @@ func startStack(t testing.TB, cfg stackConfig) *stack {
 			}
 		}
 	})
-	for _, svc := range s.all() {
-		svc.Start(t)
+	s.api.portVar, s.api.port = "API_PORT", s.apiPort
+	s.subA.portVar, s.subA.port = "SUBSCRIBER_METRICS_PORT", subPortA
+	s.subB.portVar, s.subB.port = "SUBSCRIBER_METRICS_PORT", subPortB
+	for _, w := range s.workers {
+		w.portVar = "WORKER_METRICS_PORT"
+		for _, kv := range w.env {
+			if v, ok := strings.CutPrefix(kv, "WORKER_METRICS_PORT="); ok {
+				w.port, _ = strconv.Atoi(v)
+			}
+		}
 	}
-	for _, svc := range s.all() {
-		svc.WaitHealthy(t)
+	if s.ui != nil {
+		s.ui.portVar, s.ui.port = "UI_PORT", uiPort
+	}
+	s.api.startOnFreePort(t)
+	if s.api.port != s.apiPort { // moved: tell its clients
+		s.apiPort = s.api.port
+		s.client.base = "http://127.0.0.1:" + itoa(s.apiPort)
+		if s.ui != nil {
+			for i, kv := range s.ui.env {
+				if strings.HasPrefix(kv, "WIS2_SUBSCRIPTION_MANAGER_URL=") {
+					s.ui.env[i] = "WIS2_SUBSCRIPTION_MANAGER_URL=" + s.client.base
+				}
+			}
+		}
+	}
+	for _, svc := range s.all()[1:] {
+		svc.startOnFreePort(t)
 	}
 	return s
 }
