@@ -81,6 +81,17 @@ func load(b *testing.B, e *env, path string, clients int, encoding string) {
 // subscriptions, 50 concurrent clients.
 func BenchmarkListSubscriptions(b *testing.B) {
 	e := newEnv(b)
+	seedSubscriptions(b, e)
+	loadEncodings(b, e, "/subscriptions")
+	// Every request rebuilds the list (no reuse): the cost of one full read.
+	b.Run("rebuild-1-client", func(b *testing.B) {
+		e := newEnv(b, maxAge(time.Nanosecond))
+		seedSubscriptions(b, e)
+		load(b, e, "/subscriptions", 1, "gzip")
+	})
+}
+
+func seedSubscriptions(b *testing.B, e *env) {
 	ctx := context.Background()
 	p := e.rdb.Pipeline()
 	for i := range 1000 {
@@ -95,13 +106,23 @@ func BenchmarkListSubscriptions(b *testing.B) {
 	if _, err := p.Exec(ctx); err != nil {
 		b.Fatal(err)
 	}
-	loadEncodings(b, e, "/subscriptions")
 }
 
 // BenchmarkMetrics: GET /metrics with 10,000 label sets, 50 concurrent
 // clients.
 func BenchmarkMetrics(b *testing.B) {
 	e := newEnv(b)
+	seedMetrics(b, e)
+	loadEncodings(b, e, "/metrics")
+	// Every request gathers again (no reuse): the cost of one real scrape.
+	b.Run("rebuild-1-client", func(b *testing.B) {
+		e := newEnv(b, maxAge(time.Nanosecond))
+		seedMetrics(b, e)
+		load(b, e, "/metrics", 1, "gzip")
+	})
+}
+
+func seedMetrics(b *testing.B, e *env) {
 	ctx := context.Background()
 	p := e.rdb.Pipeline()
 	n := 0
@@ -122,7 +143,6 @@ func BenchmarkMetrics(b *testing.B) {
 		b.Fatal(err)
 	}
 	b.Logf("%d label sets", n)
-	loadEncodings(b, e, "/metrics")
 }
 
 // loadEncodings runs load with gzip (what Prometheus and Go clients send)
