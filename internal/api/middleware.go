@@ -37,7 +37,8 @@ func unauthorized(w http.ResponseWriter, msg string) {
 }
 
 // accessLog writes one line per request: method, path (never the query or
-// headers, so no token), status, bytes, duration and request id.
+// headers, so no token), status, bytes, duration and request id. Successful
+// health checks and scrapes are logged at debug level only.
 func (a *API) accessLog(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
@@ -52,8 +53,11 @@ func (a *API) accessLog(next http.Handler) http.Handler {
 			status = http.StatusOK
 		}
 		lvl := slog.LevelInfo
-		if status >= 500 {
+		switch {
+		case status >= 500:
 			lvl = slog.LevelWarn
+		case status < 400 && (r.URL.Path == "/health" || r.URL.Path == "/metrics"):
+			lvl = slog.LevelDebug // healthchecks and scrapes: every few seconds
 		}
 		a.logger.LogAttrs(r.Context(), lvl, "request",
 			slog.String("method", r.Method),
