@@ -49,7 +49,8 @@ type API struct {
 	bodyLimit int64
 	debug     bool
 	logger    *slog.Logger
-	openapi   []byte // the OpenAPI document as JSON
+	openapi   []byte           // the OpenAPI document as JSON
+	assets    map[string]asset // Swagger UI files
 }
 
 // New returns the API's HTTP handler.
@@ -76,6 +77,10 @@ func New(o Options) (http.Handler, error) {
 	if err != nil {
 		return nil, err
 	}
+	assets, err := loadAssets()
+	if err != nil {
+		return nil, err
+	}
 	if o.CacheMaxAge <= 0 {
 		o.CacheMaxAge = DefaultCacheMaxAge
 	}
@@ -93,6 +98,7 @@ func New(o Options) (http.Handler, error) {
 		debug:     o.Debug,
 		logger:    o.Logger,
 		openapi:   doc,
+		assets:    assets,
 	}
 	return a.routes(), nil
 }

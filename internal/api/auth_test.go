@@ -108,6 +108,14 @@ func TestSwaggerUIServedFromBinary(t *testing.T) {
 			t.Errorf("%s: HTTP %d, %d bytes", f, res.status, len(res.body))
 		}
 	}
+	gz := e.do("GET", "/swagger/swagger-ui-bundle.js", "", "", "Accept-Encoding", "gzip")
+	plain := e.do("GET", "/swagger/swagger-ui-bundle.js", "", "", "Accept-Encoding", "identity")
+	if gz.header.Get("Content-Encoding") != "gzip" || len(gz.body) >= len(plain.body)/2 || plain.header.Get("Content-Encoding") != "" {
+		t.Errorf("gzip: %q %d bytes, plain %d bytes", gz.header.Get("Content-Encoding"), len(gz.body), len(plain.body))
+	}
+	if res := e.do("GET", "/swagger/index.html", "", ""); res.status != 404 {
+		t.Errorf("/swagger/index.html: HTTP %d", res.status)
+	}
 	if res := e.do("GET", "/swagger/swagger-initializer.js", "", ""); !strings.Contains(string(res.body), `"openapi.json"`) {
 		t.Error("the initializer does not load openapi.json")
 	}

@@ -19,8 +19,10 @@ var openAPIYAML []byte
 //go:embed swaggerui
 var swaggerFS embed.FS
 
-// swaggerFiles are the assets served under /swagger/ (index.html at /swagger/).
+// swaggerFiles are the embedded Swagger UI files: index.html at /swagger,
+// the others at /swagger/<name>.
 var swaggerFiles = map[string]bool{
+	"index.html":           true,
 	"swagger-ui-bundle.js": true, "swagger-ui.css": true, "swagger-initializer.js": true,
 	"LICENSE": true, "NOTICE": true,
 }
@@ -55,31 +57,49 @@ func (a *API) openAPI(w http.ResponseWriter, _ *http.Request) {
 	_, _ = w.Write(a.openapi)
 }
 
+// asset is one embedded Swagger UI file, also gzip-compressed.
+type asset struct {
+	contentType string
+	body, gz    []byte
+}
+
+// loadAssets reads the embedded Swagger UI files (index.html and
+// swaggerFiles) and compresses them once.
+func loadAssets() (map[string]asset, error) {
+	out := map[string]asset{}
+	for name := range swaggerFiles {
+		b, err := swaggerFS.ReadFile(path.Join("swaggerui", name))
+		if err != nil {
+			return nil, fmt.Errorf("swagger ui asset: %w", err)
+		}
+		ct := mime.TypeByExtension(path.Ext(name))
+		if ct == "" {
+			ct = "text/plain; charset=utf-8"
+		}
+		out[name] = asset{contentType: ct, body: b, gz: gzipped(b)}
+	}
+	return out, nil
+}
+
 func (a *API) swaggerIndex(w http.ResponseWriter, r *http.Request) {
-	serveEmbedded(w, "index.html")
+	a.serveAsset(w, r, "index.html")
 }
 
 func (a *API) swaggerAsset(w http.ResponseWriter, r *http.Request) {
 	f := chi.URLParam(r, "file")
-	if !swaggerFiles[f] {
+	if f == "index.html" {
+		f = "" // served at /swagger only
+	}
+	a.serveAsset(w, r, f)
+}
+
+func (a *API) serveAsset(w http.ResponseWriter, r *http.Request, name string) {
+	as, ok := a.assets[name]
+	if !ok {
 		writeError(w, http.StatusNotFound, "no such endpoint: "+r.URL.Path)
 		return
 	}
-	serveEmbedded(w, f)
-}
-
-func serveEmbedded(w http.ResponseWriter, name string) {
-	b, err := swaggerFS.ReadFile(path.Join("swaggerui", name))
-	if err != nil {
-		writeError(w, http.StatusNotFound, "no such file: "+name)
-		return
-	}
-	ct := mime.TypeByExtension(path.Ext(name))
-	if ct == "" {
-		ct = "text/plain; charset=utf-8"
-	}
-	w.Header().Set("Content-Type", ct)
 	w.Header().Set("Cache-Control", "public, max-age=3600")
 	w.Header().Set("X-Content-Type-Options", "nosniff")
-	_, _ = w.Write(b)
+	writeEncoded(w, r, as.contentType, as.body, as.gz)
 }
