@@ -203,6 +203,12 @@ func TestSIGTERMDrainsCleanly(t *testing.T) {
 	}, s)
 	s.workers[0].Stop(t) // asserts exit status 0
 	s.waitFiles(t, 120*time.Second, want)
+
+	// An API restart (SIGTERM, exit 0, start) keeps the subscriptions.
+	s.api.Restart(t)
+	if status, body := s.client.do(t, http.MethodGet, "/subscriptions", nil); status != http.StatusOK || !strings.Contains(string(body), "cache/a/wis2/"+centre+"/#") {
+		t.Errorf("GET /subscriptions after an API restart: want 200 listing the subscription, got %d %s", status, body)
+	}
 	for _, svc := range []*service{s.subA, s.subB, s.ui, s.workers[1], s.api} {
 		svc.Stop(t)
 	}

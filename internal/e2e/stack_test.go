@@ -327,5 +327,3 @@ func trimLog(s string, n int) string {
 	}
 	return "..." + s[len(s)-n:]
 }
-
-var _ = strings.TrimSpace
