@@ -55,7 +55,14 @@ func New(cfg config.WorkerConfig, rdb redis.UniversalClient, logger *slog.Logger
 	if err != nil {
 		return nil, err
 	}
+	ex := map[string]bool{}
+	for _, h := range cfg.GCExclude {
+		if h = strings.ToLower(strings.TrimSpace(h)); h != "" {
+			ex[h] = true
+		}
+	}
 	opts := fetch.Options{
+		Exclude:         ex,
 		ConnectTimeout:  cfg.ConnectTimeout,
 		ReadTimeout:     cfg.ReadTimeout,
 		TotalTimeout:    cfg.TotalTimeout,
@@ -68,12 +75,6 @@ func New(cfg config.WorkerConfig, rdb redis.UniversalClient, logger *slog.Logger
 	if cfg.CAFile != "" {
 		if opts.RootCAs, err = fetch.LoadCAFile(cfg.CAFile); err != nil {
 			return nil, err
-		}
-	}
-	ex := map[string]bool{}
-	for _, h := range cfg.GCExclude {
-		if h = strings.ToLower(strings.TrimSpace(h)); h != "" {
-			ex[h] = true
 		}
 	}
 	return &Handler{

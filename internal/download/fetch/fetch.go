@@ -36,7 +36,8 @@ type Options struct {
 	Policy          Policy
 	RootCAs         *x509.CertPool // nil = system roots
 	UserAgent       string
-	BufferSize      int // streaming buffer (default 64 KiB)
+	BufferSize      int             // streaming buffer (default 64 KiB)
+	Exclude         map[string]bool // lower-case host names never contacted, also after a redirect
 }
 
 // Client downloads files. It is safe for concurrent use.
@@ -89,7 +90,7 @@ func New(o Options) *Client {
 		IdleConnTimeout:       90 * time.Second,
 	}
 	c := &Client{opts: o, hosts: newHostLimit(o.HostConcurrency)}
-	c.http = &http.Client{Transport: tr, CheckRedirect: checkRedirect}
+	c.http = &http.Client{Transport: tr, CheckRedirect: c.checkRedirect}
 	c.bufs.New = func() any { b := make([]byte, o.BufferSize); return &b }
 	return c
 }
@@ -97,12 +98,15 @@ func New(o Options) *Client {
 // Close drops idle connections.
 func (c *Client) Close() { c.http.CloseIdleConnections() }
 
-func checkRedirect(req *http.Request, via []*http.Request) error {
+func (c *Client) checkRedirect(req *http.Request, via []*http.Request) error {
 	if len(via) > MaxRedirects {
 		return outcome.Permanent(outcome.TooManyRedirects, fmt.Errorf("more than %d redirects", MaxRedirects))
 	}
 	if err := checkScheme(req.URL); err != nil {
 		return err
+	}
+	if h := strings.ToLower(req.URL.Hostname()); c.opts.Exclude[h] {
+		return outcome.Permanent(outcome.ExcludedHost, fmt.Errorf("redirect to %s, which is in GC_EXCLUDE", h))
 	}
 	return nil
 }

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -149,5 +150,24 @@ func TestRetryAfter(t *testing.T) {
 	}
 	if d := RetryAfter("soon", now); d != 0 {
 		t.Error(d)
+	}
+}
+
+func TestRedirectToExcludedHost(t *testing.T) {
+	var hits atomic.Int64
+	target := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { hits.Add(1) }))
+	defer target.Close()
+	// "localhost" names the same loopback server under an excluded name.
+	excludedURL := strings.Replace(target.URL, "127.0.0.1", "localhost", 1)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, excludedURL, http.StatusFound)
+	}))
+	defer srv.Close()
+	c := New(Options{Policy: Policy{AllowPrivate: true}, Exclude: map[string]bool{"localhost": true}})
+	if _, err := c.Fetch(context.Background(), srv.URL, 0, io.Discard); reason(err) != outcome.ExcludedHost {
+		t.Fatalf("%v", err)
+	}
+	if hits.Load() != 0 {
+		t.Fatal("excluded host contacted")
 	}
 }
