@@ -189,6 +189,8 @@ func (h *Handler) download(ctx context.Context, j *job, targets []accepted, prev
 	}
 
 	var declared string
+	stopRenew := h.renewLock(ctx, j)
+	defer stopRenew()
 	if j.inline {
 		data, err := j.n.Properties.Content.Decode()
 		if err != nil {
@@ -341,4 +343,32 @@ func (h *Handler) deletion(ctx context.Context, j *job) error {
 	h.logger.Info("deletion recorded", "data_id", j.tj.DataID, "msg_id", j.tj.MsgID, "applied", h.cfg.ApplyDeletions,
 		"files_removed", removed, "freed_bytes", freed)
 	return nil
+}
+
+// renewLock keeps the data_id lock alive while a download runs longer than
+// a third of REDIS_MESSAGE_LOCK, so a slow large file is not started a
+// second time from another cache. The returned function stops it and waits.
+func (h *Handler) renewLock(ctx context.Context, j *job) func() {
+	every := h.tracker.LockTTL() / 3
+	if every <= 0 {
+		return func() {}
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		t := time.NewTicker(every)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+				if ok, err := h.tracker.Extend(ctx, j.tj); err != nil || !ok {
+					h.logger.Debug("lock not renewed", "data_id", j.tj.DataID, "held", ok, "error", err)
+				}
+			}
+		}
+	}()
+	return func() { cancel(); <-done }
 }

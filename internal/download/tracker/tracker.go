@@ -50,6 +50,7 @@ var finishSrc string
 var (
 	claimScript  = redis.NewScript(claimSrc)
 	finishScript = redis.NewScript(finishSrc)
+	extendScript = redis.NewScript(`if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end return 0`)
 )
 
 // Tracker reads and writes the dedup state.
@@ -192,4 +193,17 @@ func (t *Tracker) Finish(ctx context.Context, j Job, r Result) error {
 		return fmt.Errorf("record %s: %w", j.MsgID, err)
 	}
 	return nil
+}
+
+// LockTTL is the lock expiry.
+func (t *Tracker) LockTTL() time.Duration { return t.lockTTL }
+
+// Extend renews j's lock while a long download runs. It reports false when
+// the lock is no longer j's.
+func (t *Tracker) Extend(ctx context.Context, j Job) (bool, error) {
+	n, err := extendScript.Run(ctx, t.rdb, []string{LockPrefix + j.DataID}, j.Token, t.lockTTL.Milliseconds()).Int()
+	if err != nil {
+		return false, fmt.Errorf("extend lock %s: %w", j.DataID, err)
+	}
+	return n == 1, nil
 }

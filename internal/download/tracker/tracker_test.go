@@ -78,3 +78,24 @@ func TestDuplicateAfterSuccessAndUpdate(t *testing.T) {
 		t.Fatal("foreign lock released")
 	}
 }
+
+func TestExtendOnlyOwnLock(t *testing.T) {
+	r := testsvc.StartRedis(t)
+	rdb := r.Client(t)
+	tr := New(rdb, time.Hour, 10*time.Second, 0)
+	ctx := context.Background()
+	j := Job{MsgID: "m", DataID: "d", Token: "mine"}
+	if c, _, _ := tr.Claim(ctx, j, false); c != Locked {
+		t.Fatal(c)
+	}
+	rdb.PExpire(ctx, LockPrefix+"d", time.Second)
+	if ok, err := tr.Extend(ctx, j); !ok || err != nil {
+		t.Fatal(ok, err)
+	}
+	if ttl := rdb.PTTL(ctx, LockPrefix+"d").Val(); ttl < 5*time.Second {
+		t.Fatalf("lock not renewed: %v", ttl)
+	}
+	if ok, _ := tr.Extend(ctx, Job{DataID: "d", Token: "other"}); ok {
+		t.Fatal("renewed someone else's lock")
+	}
+}
