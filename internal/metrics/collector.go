@@ -9,10 +9,13 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/hibiken/asynq"
 	"github.com/prometheus/client_golang/prometheus"
+	dto "github.com/prometheus/client_model/go"
 	"github.com/redis/go-redis/v9"
+	"google.golang.org/protobuf/proto"
 )
 
 // QueueInspector is the part of *asynq.Inspector the collector uses.
@@ -44,8 +47,8 @@ type Collector struct {
 // parsed is a decoded hash field: the label values in catalogue order, or
 // ok=false when the field does not fit the catalogue.
 type parsed struct {
-	values []string
-	key    string // values joined, identifies the series
+	labels []*dto.LabelPair // sorted by name, shared read-only by every scrape
+	key    string           // values joined, identifies the series
 	ok     bool
 }
 
@@ -114,7 +117,7 @@ func (c *Collector) collectHash(ch chan<- prometheus.Metric, i int, d Def, hash 
 		return
 	}
 	type sample struct {
-		values []string
+		labels []*dto.LabelPair
 		v      float64
 	}
 	samples := make(map[string]*sample, len(hash))
@@ -136,24 +139,15 @@ func (c *Collector) collectHash(ch chan<- prometheus.Metric, i int, d Def, hash 
 			}
 			continue
 		}
-		samples[key] = &sample{values: p.values, v: v}
+		samples[key] = &sample{labels: p.labels, v: v}
 		order = append(order, key)
 	}
 	if bad > 0 {
 		c.warnOnce(d.Name, bad)
 	}
-	vt := prometheus.CounterValue
-	if d.Kind == Gauge {
-		vt = prometheus.GaugeValue
-	}
 	for _, k := range order {
 		s := samples[k]
-		m, err := prometheus.NewConstMetric(c.descs[i], vt, s.v, s.values...)
-		if err != nil {
-			c.warnOnce(d.Name, 1)
-			continue
-		}
-		ch <- m
+		ch <- storedMetric{desc: c.descs[i], kind: d.Kind, labels: s.labels, v: s.v}
 	}
 }
 
@@ -173,17 +167,19 @@ func (c *Collector) parse(d Def, field string) *parsed {
 	}
 	p = &parsed{}
 	if l, err := ParseField(field); err == nil && len(l) == len(d.Labels) {
-		p.values = make([]string, len(d.Labels))
+		values := make([]string, len(d.Labels))
 		p.ok = true
 		for j, name := range d.Labels {
 			v, has := l[name]
-			if !has {
+			if !has || !utf8.ValidString(v) {
 				p.ok = false
 				break
 			}
-			p.values[j] = v
+			values[j] = v
+			p.labels = append(p.labels, &dto.LabelPair{Name: proto.String(name), Value: proto.String(v)})
 		}
-		p.key = strings.Join(p.values, "\xff")
+		slices.SortFunc(p.labels, func(a, b *dto.LabelPair) int { return strings.Compare(a.GetName(), b.GetName()) })
+		p.key = strings.Join(values, "\xff")
 	}
 	c.mu.Lock()
 	if len(m) >= maxCachedFields {
@@ -210,6 +206,28 @@ func (c *Collector) labelsOf(name string) []string {
 		if d.Name == name {
 			return d.Labels
 		}
+	}
+	return nil
+}
+
+// storedMetric is one sample read from Redis. Unlike prometheus.NewConstMetric
+// it reuses label pairs built (and checked against the catalogue) once per
+// hash field, so a scrape of many series allocates little.
+type storedMetric struct {
+	desc   *prometheus.Desc
+	kind   Kind
+	labels []*dto.LabelPair
+	v      float64
+}
+
+func (m storedMetric) Desc() *prometheus.Desc { return m.desc }
+
+func (m storedMetric) Write(out *dto.Metric) error {
+	out.Label = m.labels
+	if m.kind == Counter {
+		out.Counter = &dto.Counter{Value: proto.Float64(m.v)}
+	} else {
+		out.Gauge = &dto.Gauge{Value: proto.Float64(m.v)}
 	}
 	return nil
 }
