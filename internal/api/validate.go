@@ -107,6 +107,12 @@ func checkTopic(t string) error {
 			return err
 		}
 	}
+	if len(l) == 4 && l[3] != "#" {
+		return fmt.Errorf("topic stops at the centre-id and matches no notification: add /data/#, /metadata or /#")
+	}
+	if level(4) == "data" && len(l) <= 6 && l[len(l)-1] != "#" {
+		return fmt.Errorf("data is published below %s/<core|recommended>/<discipline>/..., so this topic matches nothing: end it with /# (e.g. %s/a/wis2/%s/data/core/#)", strings.Join(l[:5], "/"), l[0], l[3])
+	}
 	switch n := level(4); {
 	case n == "" || n == "+" || n == "#" || n == "metadata":
 		return nil

@@ -42,6 +42,8 @@ func TestValidationRejectsAndChangesNothing(t *testing.T) {
 		{"notification type missing", `{"topic": "cache/a/wis2/de-dwd/core/weather/#"}`, 400, "notification type is missing", nil},
 		{"policy typo", `{"topic": "cache/a/wis2/+/data/corre/#"}`, 400, "must be core or recommended", nil},
 		{"topic too long", `{"topic": "cache/a/wis2/+/data/core/` + strings.Repeat("x", 1100) + `"}`, 400, "longer than", nil},
+		{"stops at centre", `{"topic": "cache/a/wis2/de-dwd"}`, 400, "matches no notification", nil},
+		{"stops at data policy", `{"topic": "cache/a/wis2/+/data/core"}`, 400, "end it with /#", nil},
 		{"white space", `{"topic": "cache/a/wis2/+/data/core/a b"}`, 400, "white space", nil},
 		// Target.
 		{"absolute target", `{"topic": "` + good + `", "target": "/etc"}`, 400, "not an absolute path", nil},
@@ -107,6 +109,9 @@ func TestValidationAccepts(t *testing.T) {
 		{"origin/a/wis2/de-dwd-gts-to-wis2/data/core/I/S/A/I/01/sbbr", "gts/./x//", strp("gts/x")},
 		{"cache/a/wis2/+/metadata/#", "./", strp(".")},
 		{"cache/a/wis2/#", "", nil},
+		{"cache/a/wis2/de-dwd/metadata", "", nil},
+		{"cache/a/wis2/+/+", "", nil},
+		{"cache/a/wis2/de-dwd/#", "", nil},
 		{"origin/a/wis2/ca-eccc-msc/data/recommended/#", "a b/c", strp("a b/c")},
 		{"cache%2Fa%2Fwis2%2F%2B%2Fdata%2Fcore%2F%23", "", nil}, // URL-quoted, as the original unquoted
 	}
