@@ -4,15 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"hash"
 	"net/url"
 	"os"
 	"path"
 	"slices"
-	"syscall"
 	"time"
 
-	"github.com/wmo-im/wis2downloader/internal/download/fetch"
 	"github.com/wmo-im/wis2downloader/internal/download/outcome"
 	"github.com/wmo-im/wis2downloader/internal/download/store"
 	"github.com/wmo-im/wis2downloader/internal/download/tracker"
@@ -126,36 +123,6 @@ func (h *Handler) paths(j *job, targets []accepted) ([]string, error) {
 		}
 	}
 	return rels, nil
-}
-
-// sink receives the data: temporary file, digest, first bytes for sniffing.
-type sink struct {
-	f    *os.File
-	h    hash.Hash
-	head []byte
-	n    int64
-}
-
-func (s *sink) Write(p []byte) (int, error) {
-	if room := cap(s.head) - len(s.head); room > 0 {
-		s.head = append(s.head, p[:min(room, len(p))]...)
-	}
-	if s.h != nil {
-		s.h.Write(p)
-	}
-	n, err := s.f.Write(p)
-	s.n += int64(n)
-	if err != nil {
-		return n, fetch.WriteError(storageError(err))
-	}
-	return n, nil
-}
-
-func storageError(err error) error {
-	if errors.Is(err, syscall.ENOSPC) || errors.Is(err, syscall.EDQUOT) {
-		return outcome.Waiting(outcome.DiskFull, err)
-	}
-	return outcome.Retryable(outcome.Storage, err)
 }
 
 // download fetches (or decodes) the data once, verifies it, and stores it
@@ -299,50 +266,6 @@ func (h *Handler) failLocked(ctx context.Context, j *job, err error) error {
 // finalLocked records a terminal outcome; Finish also releases the lock.
 func (h *Handler) finalLocked(ctx context.Context, j *job, status outcome.Status, err error) error {
 	return h.final(ctx, j, status, err)
-}
-
-// deletion records a rel=deletion notification and, when
-// DOWNLOAD_APPLY_DELETIONS is on, removes the stored copies.
-func (h *Handler) deletion(ctx context.Context, j *job) error {
-	claim, files, err := h.tracker.Claim(ctx, j.tj, true)
-	if err != nil {
-		return err
-	}
-	switch claim {
-	case tracker.Duplicate:
-		return nil
-	case tracker.Busy:
-		return outcome.Waiting(outcome.LockBusy, fmt.Errorf("data_id %s is being downloaded by another task", j.tj.DataID))
-	}
-	var freed int64
-	removed := 0
-	if h.cfg.ApplyDeletions {
-		for _, rel := range files {
-			n, ok, err := h.store.Remove(rel)
-			if err != nil {
-				h.logger.Warn("cannot apply deletion", "data_id", j.tj.DataID, "path", rel, "error", err)
-				continue
-			}
-			if ok {
-				removed++
-				freed += n
-			}
-		}
-	}
-	r := tracker.Result{Status: outcome.Skipped, Reason: outcome.Deletion, Deleted: true, Metrics: []tracker.Increment{
-		{Name: metrics.Notifications, Labels: metrics.Labels{"status": "skipped"}, Value: 1},
-		{Name: metrics.Skipped, Labels: metrics.Labels{"reason": string(outcome.Deletion)}, Value: 1},
-	}}
-	if freed > 0 {
-		r.Metrics = append(r.Metrics, tracker.Increment{Name: metrics.DiskDownloads, Value: -float64(freed)})
-	}
-	if !h.cfg.ApplyDeletions {
-		r.Deleted = false // files stay; a later copy of the deletion is recorded again
-	}
-	h.record(ctx, j, r)
-	h.logger.Info("deletion recorded", "data_id", j.tj.DataID, "msg_id", j.tj.MsgID, "applied", h.cfg.ApplyDeletions,
-		"files_removed", removed, "freed_bytes", freed)
-	return nil
 }
 
 // renewLock keeps the data_id lock alive while a download runs longer than
