@@ -52,4 +52,3 @@ func (h *Handler) deletion(ctx context.Context, j *job) error {
 		"files_removed", removed, "freed_bytes", freed)
 	return nil
 }
-

@@ -39,4 +39,3 @@ func storageError(err error) error {
 	}
 	return outcome.Retryable(outcome.Storage, err)
 }
-
