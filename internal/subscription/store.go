@@ -24,7 +24,7 @@ var errConflict = errors.New("subscription changed concurrently")
 const VersionKey = "global:subscriptions:version"
 
 // maxAttempts bounds the optimistic retries of Update and Delete.
-const maxAttempts = 10
+const maxAttempts = 32
 
 // Store keeps subscriptions in the hash global:subscriptions and announces
 // every change on the subscription_commands channel. Each change is one Lua

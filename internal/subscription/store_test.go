@@ -182,3 +182,57 @@ func assertJSON(t *testing.T, got, want map[string]any) {
 		t.Fatalf("command\n got %s\nwant %s", g, w)
 	}
 }
+
+func TestStoreConcurrentUpdatesAllApply(t *testing.T) {
+	r := testsvc.StartRedis(t)
+	rdb := r.Client(t)
+	next := listen(t, rdb)
+	st := subscription.NewStore(rdb)
+	ctx := context.Background()
+	sub, _, err := st.Create(ctx, subscription.Subscription{Topic: "cache/a/wis2/+/data/core/#"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	next()
+	// Each updater appends its own rule to the filter: with a lost update
+	// (no compare-and-set) some rules would be missing at the end.
+	const n = 10
+	var wg sync.WaitGroup
+	errs := make(chan error, n)
+	for i := range n {
+		wg.Go(func() {
+			_, err := st.Update(ctx, sub.ID, func(s subscription.Subscription) (subscription.Subscription, error) {
+				var f struct {
+					Rules []map[string]any `json:"rules"`
+				}
+				_ = json.Unmarshal(s.Filter, &f)
+				f.Rules = append(f.Rules, map[string]any{"id": fmt.Sprint(i)})
+				s.Filter, _ = json.Marshal(f)
+				return s, nil
+			})
+			errs <- err
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	got, err := st.Get(ctx, sub.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var f struct {
+		Rules []map[string]any `json:"rules"`
+	}
+	if err := json.Unmarshal(got.Filter, &f); err != nil || len(f.Rules) != n {
+		t.Fatalf("filter after %d concurrent updates: %s", n, got.Filter)
+	}
+	for range n {
+		if c := next(); c["action"] != "update_subscription" {
+			t.Fatalf("command %v", c)
+		}
+	}
+}
