@@ -33,9 +33,9 @@ const (
 	// delayedCheckInterval moves due retries back to the queue.
 	delayedCheckInterval = time.Second
 	// shutdownTimeout lets in-flight downloads finish on SIGTERM; what is
-	// still running then is pushed back to the queue (within Docker's
-	// default 10 s stop grace period).
-	shutdownTimeout = 8 * time.Second
+	// still running then is pushed back to the queue. The compose file gives
+	// the worker a 60 s stop grace period.
+	shutdownTimeout = 30 * time.Second
 )
 
 func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
