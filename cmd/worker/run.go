@@ -35,7 +35,7 @@ const (
 	// shutdownTimeout lets in-flight downloads finish on SIGTERM; what is
 	// still running then is pushed back to the queue. The compose file gives
 	// the worker a 60 s stop grace period.
-	shutdownTimeout = 30 * time.Second
+	shutdownTimeout = 20 * time.Second
 )
 
 func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
