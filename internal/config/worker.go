@@ -25,6 +25,7 @@ type WorkerConfig struct {
 	ApplyDeletions  bool
 	MinFreeBytes    int64
 	PathLayout      string
+	PollInterval    time.Duration
 	MetricsPort     int
 }
 
@@ -53,6 +54,7 @@ func LoadWorker(src *Source) (WorkerConfig, error) {
 	c.ApplyDeletions = l.bool(DeleteOnDeletion)
 	c.MinFreeBytes = l.int64(MinFreeBytes)
 	c.PathLayout = l.str(PathLayout)
+	c.PollInterval = l.seconds(PollInterval)
 	c.MetricsPort = l.port(WorkerPort)
 	if c.Concurrency < 1 {
 		c.Concurrency = 1
