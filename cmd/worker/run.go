@@ -27,9 +27,9 @@ import (
 
 // Queue polling and shutdown timing.
 const (
-	// taskCheckInterval is how long an idle worker waits before polling
-	// the queue again: short, so a quiet feed is served with low latency.
-	taskCheckInterval = 100 * time.Millisecond
+	// defaultPollInterval is used when WORKER_POLL_INTERVAL is 0 or
+	// negative (asynq would otherwise fall back to 1 s).
+	defaultPollInterval = 5 * time.Millisecond
 	// delayedCheckInterval moves due retries back to the queue.
 	delayedCheckInterval = time.Second
 	// shutdownTimeout lets in-flight downloads finish on SIGTERM; what is
@@ -93,7 +93,7 @@ func serve(ctx context.Context, cfg config.WorkerConfig, stdout io.Writer) error
 	srv := asynq.NewServerFromRedisClient(clients.Queue, asynq.Config{
 		Concurrency:              cfg.Concurrency,
 		Queues:                   map[string]int{cfg.Queue: 1},
-		TaskCheckInterval:        taskCheckInterval,
+		TaskCheckInterval:        pollInterval(cfg.PollInterval),
 		DelayedTaskCheckInterval: delayedCheckInterval,
 		RetryDelayFunc:           download.RetryDelay,
 		IsFailure:                download.IsFailure,
@@ -169,6 +169,16 @@ func serve(ctx context.Context, cfg config.WorkerConfig, stdout io.Writer) error
 	wg.Wait()
 	logger.Info("worker stopped")
 	return runErr
+}
+
+// pollInterval is asynq's TaskCheckInterval: an idle worker sleeps between
+// half and one and a half of it before polling the queue again, so it sets
+// the latency floor on a quiet feed (WORKER_POLL_INTERVAL).
+func pollInterval(d time.Duration) time.Duration {
+	if d <= 0 {
+		return defaultPollInterval
+	}
+	return d
 }
 
 func closeListener(ln net.Listener) {
