@@ -236,3 +236,48 @@ func TestStoreConcurrentUpdatesAllApply(t *testing.T) {
 		}
 	}
 }
+
+// TestCommandsDecodeIntoCommand: what the store publishes decodes into the
+// Command type the subscriber reads.
+func TestCommandsDecodeIntoCommand(t *testing.T) {
+	r := testsvc.StartRedis(t)
+	rdb := r.Client(t)
+	ctx := context.Background()
+	ps := rdb.Subscribe(ctx, subscription.CommandChannel)
+	if _, err := ps.Receive(ctx); err != nil {
+		t.Fatal(err)
+	}
+	defer ps.Close()
+	ch := ps.Channel()
+	next := func() subscription.Command {
+		t.Helper()
+		select {
+		case m := <-ch:
+			var c subscription.Command
+			if err := json.Unmarshal([]byte(m.Payload), &c); err != nil {
+				t.Fatal(err)
+			}
+			return c
+		case <-time.After(10 * time.Second):
+			t.Fatal("no command")
+			return subscription.Command{}
+		}
+	}
+	st := subscription.NewStore(rdb)
+	topic := "cache/a/wis2/+/data/core/#"
+	f := json.RawMessage(`{"rules":[]}`)
+	a, _, _ := st.Create(ctx, subscription.Subscription{Topic: topic, SavePath: strp("a"), Filter: f})
+	c := next()
+	if c.Action != subscription.ActionSubscribe || c.Topic != topic || len(c.Subscriptions) != 1 ||
+		c.Subscriptions[a.ID].ID != a.ID || *c.Subscriptions[a.ID].SavePath != "a" || string(c.Subscriptions[a.ID].Filter) != string(f) {
+		t.Fatalf("subscribe %+v", c)
+	}
+	b, _, _ := st.Create(ctx, subscription.Subscription{Topic: topic, SavePath: strp("b"), Filter: f})
+	if c := next(); c.Action != subscription.ActionAddSubscription || c.SubID != b.ID || *c.SavePath != "b" || string(c.Filter) != string(f) {
+		t.Fatalf("add %+v", c)
+	}
+	_, _, _ = st.Delete(ctx, b.ID)
+	if c := next(); c.Action != subscription.ActionRemoveSubscription || c.SubID != b.ID || c.Topic != topic {
+		t.Fatalf("remove %+v", c)
+	}
+}
