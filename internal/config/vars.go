@@ -92,7 +92,7 @@ var (
 var (
 	APIHost      = Var{Name: "API_HOST", Aliases: []string{"FLASK_HOST"}, Default: "0.0.0.0", Help: "API bind address", Services: []string{API}}
 	APIPort      = Var{Name: "API_PORT", Aliases: []string{"FLASK_PORT"}, Default: "5001", Help: "API bind port (internal; compose publishes it on 5002)", Services: []string{API}}
-	APISecretKey = Var{Name: "API_SECRET_KEY", Aliases: []string{"FLASK_SECRET_KEY"}, Required: true, Secret: true, Help: "API secret key, keys the request-id and signing HMACs (required)", Services: []string{API}}
+	APISecretKey = Var{Name: "API_SECRET_KEY", Aliases: []string{"FLASK_SECRET_KEY"}, Required: true, Secret: true, Help: "API secret key (the original's FLASK_SECRET_KEY); required so deployments keep one, reserved for signing, unused by this version", Services: []string{API}}
 	APIDebug     = Var{Name: "API_DEBUG", Aliases: []string{"FLASK_DEBUG"}, Default: "false", Help: "Debug mode: serves /debug/pprof; keep false in production", Services: []string{API}}
 	APIToken     = Var{Name: "API_TOKEN", Required: true, Secret: true, Help: "Bearer token required on /subscriptions (the UI sends it too)", Services: []string{API, UI}}
 	APIBodyLimit = Var{Name: "API_MAX_BODY_BYTES", Default: "65536", Help: "Largest accepted request body", Services: []string{API}}
