@@ -10,20 +10,17 @@ import (
 	"github.com/wmo-im/wis2downloader/internal/subscription"
 )
 
-// deploymentGuides returns the deployment documentation to check: README.md
-// once the guide is merged into it, and the deployment part while it is
-// written (outside the repository).
+// deploymentGuides returns the deployment documentation to check: README.md.
 func deploymentGuides(t *testing.T) map[string]string {
 	t.Helper()
-	docs := map[string]string{}
-	if b, err := os.ReadFile(rootFile(t, "README.md")); err == nil && strings.Contains(string(b), "docker compose") {
-		docs["README.md"] = string(b)
+	b, err := os.ReadFile(rootFile(t, "README.md"))
+	if err != nil {
+		t.Fatal(err)
 	}
-	const part = "/work/readme-parts/deployment.md"
-	if b, err := os.ReadFile(part); err == nil {
-		docs[part] = string(b)
+	if !strings.Contains(string(b), "docker compose") {
+		t.Fatal("README.md has no deployment guide (no docker compose commands)")
 	}
-	return docs
+	return map[string]string{"README.md": string(b)}
 }
 
 // readmeQueries extracts the expressions of ```promql blocks.
@@ -46,9 +43,6 @@ func readmeQueries(text string) []string {
 // metrics the services expose.
 func TestReadmeQueries(t *testing.T) {
 	docs := deploymentGuides(t)
-	if len(docs) == 0 {
-		t.Skip("no deployment guide in README.md yet")
-	}
 	exposed := exposedMetrics(t)
 	for name, text := range docs {
 		qs := readmeQueries(text)
@@ -72,9 +66,6 @@ var composeCommand = regexp.MustCompile(`docker compose (exec|logs|cp|restart|st
 // Compose v2 syntax, and clear the Redis keys the code really uses.
 func TestReadmeCommands(t *testing.T) {
 	docs := deploymentGuides(t)
-	if len(docs) == 0 {
-		t.Skip("no deployment guide in README.md yet")
-	}
 	p := mustLoadCompose(t)
 	for name, text := range docs {
 		n := 0
