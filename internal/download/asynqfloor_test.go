@@ -25,6 +25,7 @@ func BenchmarkAsynqFloor(b *testing.B) {
 	}
 	var done atomic.Int64
 	b.ResetTimer()
+	cpu0 := takeCPU(b, rdb)
 	start := time.Now()
 	srv := asynq.NewServerFromRedisClient(rdb, asynq.Config{Concurrency: 16, Queues: map[string]int{"q": 1}, TaskCheckInterval: 50 * time.Millisecond, LogLevel: asynq.ErrorLevel})
 	srv.Start(asynq.HandlerFunc(func(context.Context, *asynq.Task) error { done.Add(1); return nil }))
@@ -32,5 +33,7 @@ func BenchmarkAsynqFloor(b *testing.B) {
 	for done.Load() < int64(b.N) {
 		time.Sleep(time.Millisecond)
 	}
-	b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "tasks/s")
+	el := time.Since(start)
+	cpu0.report(b, rdb, "task")
+	b.ReportMetric(float64(b.N)/el.Seconds(), "tasks/s")
 }

@@ -10,10 +10,12 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
 	"github.com/hibiken/asynq"
+	"github.com/redis/go-redis/v9"
 
 	"github.com/wmo-im/wis2downloader/internal/config"
 	"github.com/wmo-im/wis2downloader/internal/metrics"
@@ -49,10 +51,58 @@ func (p *patternReader) Read(buf []byte) (int, error) {
 	return n, nil
 }
 
+// WriteTo lets io.Copy hand the blocks to the response writer without a
+// copy buffer of its own (32 KiB per response).
+func (p *patternReader) WriteTo(w io.Writer) (int64, error) {
+	var n int64
+	for p.left > 0 {
+		m, err := w.Write(p.block[p.off:min(int64(len(p.block)), int64(p.off)+p.left)])
+		n += int64(m)
+		p.off = (p.off + m) % len(p.block)
+		p.left -= int64(m)
+		if err != nil {
+			return n, err
+		}
+	}
+	return n, nil
+}
+
 func patternDigest(size int64) string {
 	h := sha512.New()
 	io.Copy(h, newPattern(size))
 	return base64.StdEncoding.EncodeToString(h.Sum(nil))
+}
+
+// cpuUse is the CPU time used so far by this test process (worker, HTTP
+// server, asynq) and by the redis-server: per-file CPU figures hold when the
+// machine is shared and wall-clock rates do not.
+type cpuUse struct{ self, redis time.Duration }
+
+func takeCPU(b *testing.B, rdb *redis.Client) cpuUse {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		b.Fatal(err)
+	}
+	c := cpuUse{self: time.Duration(ru.Utime.Nano() + ru.Stime.Nano())}
+	info, err := rdb.Info(context.Background(), "cpu").Result()
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, l := range strings.Split(info, "\r\n") {
+		k, v, _ := strings.Cut(l, ":")
+		if k == "used_cpu_sys" || k == "used_cpu_user" {
+			f, _ := strconv.ParseFloat(v, 64)
+			c.redis += time.Duration(f * float64(time.Second))
+		}
+	}
+	return c
+}
+
+// report adds the CPU microseconds per unit spent since c.
+func (c cpuUse) report(b *testing.B, rdb *redis.Client, unit string) {
+	d := takeCPU(b, rdb)
+	b.ReportMetric(float64((d.self-c.self).Microseconds())/float64(b.N), "cpu-us/"+unit)
+	b.ReportMetric(float64((d.redis-c.redis).Microseconds())/float64(b.N), "redis-us/"+unit)
 }
 
 func vmHWM() string {
@@ -108,6 +158,7 @@ func benchWorker(b *testing.B, size int64) {
 		}
 	}
 	b.ResetTimer()
+	cpu0 := takeCPU(b, e.rdb)
 	start := time.Now()
 	e.startServer(nil)
 	ctx := context.Background()
@@ -125,6 +176,11 @@ func benchWorker(b *testing.B, size int64) {
 	}
 	el := time.Since(start)
 	b.StopTimer()
+	cpu0.report(b, e.rdb, "file")
+	if os.Getenv("WIS2_BENCH_REDIS_STATS") != "" {
+		st, _ := e.rdb.Info(ctx, "commandstats").Result()
+		os.WriteFile(os.Getenv("WIS2_BENCH_REDIS_STATS"), []byte(st), 0o644)
+	}
 	b.ReportMetric(float64(b.N)/el.Seconds(), "files/s")
 	b.ReportMetric(float64(size)*float64(b.N)/el.Seconds()/1e6, "MB/s")
 	b.Logf("N=%d size=%d: %.0f files/s, %.1f MB/s, VmHWM %s (whole test process incl. HTTP server)",

@@ -145,7 +145,13 @@ func (h *Handler) download(ctx context.Context, j *job, targets []accepted, prev
 		}
 	}()
 
-	s := &sink{f: tmp, head: make([]byte, 0, mediatype.SniffLen)}
+	// The first bytes are kept for sniffing only when the link declares no
+	// media type.
+	declared := mediatype.Normalize(j.link.Type)
+	s := &sink{f: tmp}
+	if declared == "" {
+		s.head = make([]byte, 0, mediatype.SniffLen)
+	}
 	verify := "none"
 	if in := j.n.Properties.Integrity; in != nil && in.Value != "" {
 		if hh, err := in.NewHash(); err == nil {
@@ -155,7 +161,6 @@ func (h *Handler) download(ctx context.Context, j *job, targets []accepted, prev
 		}
 	}
 
-	var declared string
 	stopRenew := h.renewLock(ctx, j)
 	defer stopRenew()
 	if j.inline {
@@ -174,7 +179,6 @@ func (h *Handler) download(ctx context.Context, j *job, targets []accepted, prev
 			return h.failLocked(ctx, j, err)
 		}
 	}
-	declared = mediatype.Normalize(j.link.Type)
 	if err := tmp.Close(); err != nil {
 		return h.failLocked(ctx, j, storageError(err))
 	}

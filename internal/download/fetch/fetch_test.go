@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -169,5 +170,46 @@ func TestRedirectToExcludedHost(t *testing.T) {
 	}
 	if hits.Load() != 0 {
 		t.Fatal("excluded host contacted")
+	}
+}
+
+// countingWriter records the size of each write.
+type countingWriter struct{ sizes []int }
+
+func (c *countingWriter) Write(p []byte) (int, error) {
+	c.sizes = append(c.sizes, len(p))
+	return len(p), nil
+}
+
+// TestBodyBlocks checks that a body arriving in small pieces reaches the
+// destination in buffer-sized writes, and that a chunked body cut off
+// mid-stream is an error, not a complete file.
+func TestBodyBlocks(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		piece := bytes.Repeat([]byte("x"), 1000)
+		for range 10 {
+			w.Write(piece)
+			w.(http.Flusher).Flush() // chunked, one chunk per piece
+		}
+		if r.URL.Path == "/cut" {
+			conn, _, err := w.(http.Hijacker).Hijack()
+			if err == nil {
+				conn.Close() // no final chunk
+			}
+		}
+	}))
+	defer srv.Close()
+	c := New(Options{Policy: Policy{AllowPrivate: true}, BufferSize: 4096})
+	var cw countingWriter
+	r, err := c.Fetch(context.Background(), srv.URL+"/whole", 0, &cw)
+	if err != nil || r.Bytes != 10000 {
+		t.Fatalf("whole body: %v, %d bytes", err, r.Bytes)
+	}
+	if want := []int{4096, 4096, 1808}; !slices.Equal(cw.sizes, want) {
+		t.Errorf("writes %v, want %v", cw.sizes, want)
+	}
+	_, err = c.Fetch(context.Background(), srv.URL+"/cut", 0, io.Discard)
+	if reason(err) != outcome.Connection {
+		t.Fatalf("truncated chunked body: %v, want reason %s", err, outcome.Connection)
 	}
 }
