@@ -38,11 +38,11 @@ func (h *Handler) deletion(ctx context.Context, j *job) error {
 		}
 	}
 	r := tracker.Result{Status: outcome.Skipped, Reason: outcome.Deletion, Deleted: true, Metrics: []tracker.Increment{
-		{Name: metrics.Notifications, Labels: metrics.Labels{"status": "skipped"}, Value: 1},
-		{Name: metrics.Skipped, Labels: metrics.Labels{"reason": string(outcome.Deletion)}, Value: 1},
+		h.fields.counter(metrics.Notifications, 1, "status", outcome.Skipped.Label()),
+		h.fields.counter(metrics.Skipped, 1, "reason", string(outcome.Deletion)),
 	}}
 	if freed > 0 {
-		r.Metrics = append(r.Metrics, tracker.Increment{Name: metrics.DiskDownloads, Value: -float64(freed)})
+		r.Metrics = append(r.Metrics, h.fields.counter(metrics.DiskDownloads, -float64(freed)))
 	}
 	if !h.cfg.ApplyDeletions {
 		r.Deleted = false // files stay; a later copy of the deletion is recorded again

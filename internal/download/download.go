@@ -8,6 +8,7 @@ import (
 	"os"
 	"path"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/wmo-im/wis2downloader/internal/download/outcome"
@@ -249,10 +250,10 @@ func (h *Handler) download(ctx context.Context, j *job, targets []accepted, prev
 	h.obs.bytes.Observe(float64(s.n))
 	mtl := mediaTypeLabel(mt)
 	r := tracker.Result{Status: outcome.Success, Stored: true, Files: stored, Metrics: []tracker.Increment{
-		{Name: metrics.Notifications, Labels: metrics.Labels{"status": "success"}, Value: 1},
-		{Name: metrics.Downloads, Labels: metrics.Labels{"cache": j.cache, "media_type": mtl}, Value: 1},
-		{Name: metrics.DownloadsBytes, Labels: metrics.Labels{"cache": j.cache, "media_type": mtl}, Value: float64(s.n)},
-		{Name: metrics.DiskDownloads, Labels: nil, Value: float64(s.n - freed)},
+		h.fields.counter(metrics.Notifications, 1, "status", outcome.Success.Label()),
+		h.fields.counter(metrics.Downloads, 1, "cache", j.cache, "media_type", mtl),
+		h.fields.counter(metrics.DownloadsBytes, float64(s.n), "cache", j.cache, "media_type", mtl),
+		h.fields.counter(metrics.DiskDownloads, float64(s.n-freed)),
 	}}
 	h.record(ctx, j, r)
 	h.obs.seconds.WithLabelValues("success").Observe(time.Since(j.start).Seconds())
@@ -274,28 +275,48 @@ func (h *Handler) finalLocked(ctx context.Context, j *job, status outcome.Status
 
 // renewLock keeps the data_id lock alive while a download runs longer than
 // a third of REDIS_MESSAGE_LOCK, so a slow large file is not started a
-// second time from another cache. The returned function stops it and waits.
+// second time from another cache. It runs on a timer (no goroutine for the
+// many downloads that end sooner). The returned function stops it and waits
+// for a renewal in progress.
 func (h *Handler) renewLock(ctx context.Context, j *job) func() {
 	every := h.tracker.LockTTL() / 3
 	if every <= 0 {
 		return func() {}
 	}
 	ctx, cancel := context.WithCancel(ctx)
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		t := time.NewTicker(every)
-		defer t.Stop()
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case <-t.C:
-				if ok, err := h.tracker.Extend(ctx, j.tj); err != nil || !ok {
-					h.logger.Debug("lock not renewed", "data_id", j.tj.DataID, "held", ok, "error", err)
-				}
-			}
+	var (
+		mu      sync.Mutex
+		stopped bool
+		t       *time.Timer
+		running sync.WaitGroup
+	)
+	renew := func() {
+		mu.Lock()
+		if stopped {
+			mu.Unlock()
+			return
 		}
-	}()
-	return func() { cancel(); <-done }
+		running.Add(1)
+		mu.Unlock()
+		defer running.Done()
+		if ok, err := h.tracker.Extend(ctx, j.tj); err != nil || !ok {
+			h.logger.Debug("lock not renewed", "data_id", j.tj.DataID, "held", ok, "error", err)
+		}
+		mu.Lock()
+		if !stopped {
+			t.Reset(every)
+		}
+		mu.Unlock()
+	}
+	mu.Lock()
+	t = time.AfterFunc(every, renew)
+	mu.Unlock()
+	return func() {
+		mu.Lock()
+		stopped = true
+		t.Stop()
+		mu.Unlock()
+		cancel()
+		running.Wait()
+	}
 }

@@ -734,3 +734,31 @@ func TestFilterErrorFailsClosed(t *testing.T) {
 		t.Fatalf("files %v", got)
 	}
 }
+
+// TestLockRenewedDuringLongDownload checks that a download running longer
+// than REDIS_MESSAGE_LOCK keeps its lock (renewed every third of it), and
+// that the lock is released at the end.
+func TestLockRenewedDuringLongDownload(t *testing.T) {
+	e := newEnv(t, func(c *config.WorkerConfig) { c.LockTTL = 600 * time.Millisecond })
+	held := make(chan bool, 1)
+	s := serveFunc(t, func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Length", fmt.Sprint(len(bufrBody)))
+		w.Write(bufrBody[:10])
+		w.(http.Flusher).Flush()
+		time.Sleep(1500 * time.Millisecond) // 2.5 lock lifetimes
+		n, _ := e.rdb.Exists(context.Background(), "wis2:notifications:data:lock:d/renew").Result()
+		held <- n == 1
+		w.Write(bufrBody[10:])
+	})
+	m := notification("id-renew", "d/renew", s.URL+"/f.bufr", bufrBody, time.Now())
+	if err := e.process(m.json(t)); err != nil {
+		t.Fatal(err)
+	}
+	if !<-held {
+		t.Fatal("lock expired during the download: not renewed")
+	}
+	mustStatus(t, e, "id-renew", "SUCCESS", "")
+	if n, _ := e.rdb.Exists(context.Background(), "wis2:notifications:data:lock:d/renew").Result(); n != 0 {
+		t.Fatal("lock not released")
+	}
+}

@@ -38,6 +38,7 @@ type Handler struct {
 	tracker *tracker.Tracker
 	free    *maintenance.FreeSpace
 	filters *filterCache
+	fields  *fieldCache
 	exclude map[string]bool
 	logger  *slog.Logger
 	obs     *observer
@@ -85,6 +86,7 @@ func New(cfg config.WorkerConfig, rdb redis.UniversalClient, logger *slog.Logger
 		tracker: tracker.New(rdb, cfg.DedupTTL, cfg.LockTTL, cfg.Retention),
 		free:    maintenance.NewFreeSpace(st.Root(), cfg.MinFreeBytes),
 		filters: newFilterCache(),
+		fields:  newFieldCache(),
 		exclude: ex,
 		logger:  logger,
 		obs:     newObserver(reg),
@@ -203,13 +205,13 @@ func (h *Handler) process(ctx context.Context, j *job) error {
 func (h *Handler) final(ctx context.Context, j *job, status outcome.Status, err error) error {
 	e := outcome.As(err)
 	r := tracker.Result{Status: status, Reason: e.Reason, Metrics: []tracker.Increment{
-		{Name: metrics.Notifications, Labels: metrics.Labels{"status": status.Label()}, Value: 1},
+		h.fields.counter(metrics.Notifications, 1, "status", status.Label()),
 	}, Rejected: j.rejectedAfter}
 	switch status {
 	case outcome.Failed:
-		r.Metrics = append(r.Metrics, tracker.Increment{Name: metrics.Failed, Labels: metrics.Labels{"cache": j.cache, "reason": string(e.Reason)}, Value: 1})
+		r.Metrics = append(r.Metrics, h.fields.counter(metrics.Failed, 1, "cache", j.cache, "reason", string(e.Reason)))
 	case outcome.Skipped:
-		r.Metrics = append(r.Metrics, tracker.Increment{Name: metrics.Skipped, Labels: metrics.Labels{"reason": string(e.Reason)}, Value: 1})
+		r.Metrics = append(r.Metrics, h.fields.counter(metrics.Skipped, 1, "reason", string(e.Reason)))
 	}
 	h.record(ctx, j, r)
 	h.obs.seconds.WithLabelValues(status.Label()).Observe(time.Since(j.start).Seconds())
@@ -233,7 +235,7 @@ func (h *Handler) record(ctx context.Context, j *job, r tracker.Result) {
 	if j.tj.MsgID == "" {
 		_, err = h.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
 			for _, m := range r.Metrics {
-				p.HIncrByFloat(ctx, metrics.Key(m.Name), m.Labels.Field(), m.Value)
+				p.HIncrByFloat(ctx, metrics.Key(m.Name), m.HashField(), m.Value)
 			}
 			return nil
 		})

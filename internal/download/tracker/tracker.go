@@ -53,6 +53,12 @@ var (
 	extendScript = redis.NewScript(`if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end return 0`)
 )
 
+// The fields a duplicate increments (encoded once).
+var (
+	skippedField   = metrics.Labels{"status": outcome.Skipped.Label()}.Field()
+	duplicateField = metrics.Labels{"reason": string(outcome.Duplicate)}.Field()
+)
+
 // Tracker reads and writes the dedup state.
 type Tracker struct {
 	rdb      redis.Scripter
@@ -121,8 +127,7 @@ func (t *Tracker) Claim(ctx context.Context, j Job, wantFiles bool) (Claim, []st
 	}
 	args := []any{
 		pubtimeMillis(j.Pubtime), j.Token, t.lockTTL.Milliseconds(), int64(t.ttl.Seconds()), j.DataID,
-		metrics.Labels{"status": outcome.Skipped.Label()}.Field(),
-		metrics.Labels{"reason": string(outcome.Duplicate)}.Field(),
+		skippedField, duplicateField,
 		time.Now().UTC().Format(time.RFC3339Nano), want,
 	}
 	res, err := claimScript.Run(ctx, t.rdb, keys, args...).Slice()
@@ -143,7 +148,16 @@ func (t *Tracker) Claim(ctx context.Context, j Job, wantFiles bool) (Claim, []st
 type Increment struct {
 	Name   string
 	Labels metrics.Labels
+	Field  string // Labels encoded (Labels.Field()); computed from Labels when empty
 	Value  float64
+}
+
+// HashField is the metric hash field of the increment.
+func (m Increment) HashField() string {
+	if m.Field != "" {
+		return m.Field
+	}
+	return m.Labels.Field()
 }
 
 // Result is what Finish writes.
@@ -187,7 +201,7 @@ func (t *Tracker) Finish(ctx context.Context, j Job, r Result) error {
 	}
 	args = append(args, len(r.Metrics))
 	for _, m := range r.Metrics {
-		args = append(args, metrics.Key(m.Name), m.Labels.Field(), m.Value)
+		args = append(args, metrics.Key(m.Name), m.HashField(), m.Value)
 	}
 	if err := finishScript.Run(ctx, t.rdb, keys, args...).Err(); err != nil && err != redis.Nil {
 		return fmt.Errorf("record %s: %w", j.MsgID, err)
