@@ -22,27 +22,16 @@ import (
 // run is the whole program: command line, configuration, then the HTTP
 // server until ctx ends (SIGTERM drains in-flight requests).
 func run(ctx context.Context, args []string, getenv func(string) string, stdout, _ io.Writer) error {
-	mode, err := cli.Parse(config.API, args, stdout)
-	if err != nil || mode == cli.Version {
+	cfg, logger, ok, err := cli.Program[config.APIConfig]{
+		Service: config.API,
+		Load:    config.LoadAPI,
+		HealthURL: func(c config.APIConfig) (string, error) {
+			return cli.LocalURL(c.Host, c.Port, "/health"), nil
+		},
+	}.Start(ctx, args, getenv, stdout)
+	if !ok {
 		return err
 	}
-	src, err := config.NewSource(getenv, ".env")
-	if err != nil {
-		return err
-	}
-	cfg, err := config.LoadAPI(src)
-	if err != nil {
-		return fmt.Errorf("configuration: %w", err)
-	}
-	if mode == cli.Healthcheck {
-		return cli.CheckHTTP(ctx, fmt.Sprintf("http://127.0.0.1:%d/health", cfg.Port))
-	}
-
-	logger, err := telemetry.NewLogger(stdout, config.API, cfg.Log.Level, cfg.Log.Format)
-	if err != nil {
-		return err
-	}
-	logger.Info("Configuration", "settings", cfg.Settings)
 	clients := redisconn.New(cfg.Redis)
 	defer clients.Close()
 	insp := asynq.NewInspectorFromRedisClient(clients.Queue)

@@ -20,30 +20,19 @@ import (
 // run is the whole program: command line, configuration, then the
 // subscriber and its ops server (/healthz, /metrics) until ctx ends.
 func run(ctx context.Context, args []string, getenv func(string) string, stdout, _ io.Writer) error {
-	mode, err := cli.Parse(config.Subscriber, args, stdout)
-	if err != nil || mode == cli.Version {
+	cfg, logger, ok, err := cli.Program[config.SubscriberConfig]{
+		Service: config.Subscriber,
+		Load:    config.LoadSubscriber,
+		HealthURL: func(c config.SubscriberConfig) (string, error) {
+			if c.MetricsPort == 0 {
+				return "", fmt.Errorf("healthcheck needs %s (it is 0)", config.SubscriberPort.Name)
+			}
+			return cli.LocalURL("", c.MetricsPort, "/healthz"), nil
+		},
+	}.Start(ctx, args, getenv, stdout)
+	if !ok {
 		return err
 	}
-	src, err := config.NewSource(getenv, ".env")
-	if err != nil {
-		return err
-	}
-	cfg, err := config.LoadSubscriber(src)
-	if err != nil {
-		return fmt.Errorf("configuration: %w", err)
-	}
-	if mode == cli.Healthcheck {
-		if cfg.MetricsPort == 0 {
-			return fmt.Errorf("healthcheck needs %s (it is 0)", config.SubscriberPort.Name)
-		}
-		return cli.CheckHTTP(ctx, fmt.Sprintf("http://127.0.0.1:%d/healthz", cfg.MetricsPort))
-	}
-
-	logger, err := telemetry.NewLogger(stdout, config.Subscriber, cfg.Log.Level, cfg.Log.Format)
-	if err != nil {
-		return err
-	}
-	logger.Info("Configuration", "settings", cfg.Settings)
 	clients := redisconn.New(cfg.Redis)
 	defer clients.Close()
 	reg := telemetry.NewRegistry()

@@ -46,3 +46,20 @@ func TestCheckHTTP(t *testing.T) {
 		t.Error("closed server reported healthy")
 	}
 }
+
+func TestLocalURL(t *testing.T) {
+	for _, c := range []struct {
+		host string
+		want string
+	}{
+		{"", "http://127.0.0.1:80/x"},
+		{"0.0.0.0", "http://127.0.0.1:80/x"},
+		{"::", "http://127.0.0.1:80/x"},
+		{"10.1.2.3", "http://10.1.2.3:80/x"},
+		{"::1", "http://[::1]:80/x"},
+	} {
+		if got := LocalURL(c.host, 80, "/x"); got != c.want {
+			t.Errorf("LocalURL(%q) = %q, want %q", c.host, got, c.want)
+		}
+	}
+}

@@ -67,3 +67,7 @@ func (l *loader) finish(c *Common) error {
 	c.Settings = l.seen
 	return l.err()
 }
+
+// Base returns the settings every service shares; every service
+// configuration embeds Common and so has this method.
+func (c Common) Base() Common { return c }
