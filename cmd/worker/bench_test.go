@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/hibiken/asynq"
+	"github.com/redis/go-redis/v9"
 
 	"github.com/wmo-im/wis2downloader/internal/metrics"
 	"github.com/wmo-im/wis2downloader/internal/tasks"
@@ -101,6 +102,14 @@ func benchProcess(b *testing.B, size int64) {
 		"DOWNLOAD_ALLOW_PRIVATE_NETWORKS=true", "DOWNLOAD_MIN_FREE_BYTES=0",
 	}
 	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
+	// WIS2_BENCH_LOG_LEVEL=INFO measures the production log level: the log
+	// then goes through a pipe to a reader that drops it, as a container's
+	// log driver reads it.
+	if l := os.Getenv("WIS2_BENCH_LOG_LEVEL"); l != "" {
+		cmd.Env = append(cmd.Env, "LOG_LEVEL="+l)
+		cmd.Stdout = struct{ io.Writer }{io.Discard}
+	}
+	redisCPU0 := redisCPU(b, rdb)
 	b.ResetTimer()
 	start := time.Now()
 	if err := cmd.Start(); err != nil {
@@ -125,8 +134,12 @@ func benchProcess(b *testing.B, size int64) {
 	}
 	el := time.Since(start)
 	b.StopTimer()
+	workerCPU := procCPU(cmd.Process.Pid)
+	redisUsed := redisCPU(b, rdb) - redisCPU0
 	cmd.Process.Signal(os.Interrupt)
 	cmd.Wait()
+	b.ReportMetric(float64(workerCPU.Microseconds())/float64(b.N), "worker-cpu-us/file")
+	b.ReportMetric(float64(redisUsed.Microseconds())/float64(b.N), "redis-us/file")
 	b.ReportMetric(float64(b.N)/el.Seconds(), "files/s")
 	b.ReportMetric(float64(size)*float64(b.N)/el.Seconds()/1e6, "MB/s")
 	b.Logf("N=%d size=%d: %.0f files/s, %.1f MB/s, worker VmHWM %s (start-up included)", b.N, size,
@@ -147,6 +160,35 @@ func (p *pattern) WriteTo(w io.Writer) (int64, error) {
 		}
 	}
 	return n, nil
+}
+
+// procCPU is the CPU time (user + system) process pid has used.
+func procCPU(pid int) time.Duration {
+	s, _ := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	f := strings.Fields(string(s[strings.LastIndexByte(string(s), ')')+1:]))
+	if len(f) < 13 {
+		return 0
+	}
+	ut, _ := strconv.ParseInt(f[11], 10, 64)
+	st, _ := strconv.ParseInt(f[12], 10, 64)
+	return time.Duration(ut+st) * time.Second / 100 // clock ticks (USER_HZ = 100)
+}
+
+// redisCPU is the CPU time the redis-server has used.
+func redisCPU(b *testing.B, rdb *redis.Client) time.Duration {
+	info, err := rdb.Info(context.Background(), "cpu").Result()
+	if err != nil {
+		b.Fatal(err)
+	}
+	var d time.Duration
+	for _, l := range strings.Split(info, "\r\n") {
+		k, v, _ := strings.Cut(l, ":")
+		if k == "used_cpu_sys" || k == "used_cpu_user" {
+			f, _ := strconv.ParseFloat(v, 64)
+			d += time.Duration(f * float64(time.Second))
+		}
+	}
+	return d
 }
 
 func vmHWM(pid int) string {

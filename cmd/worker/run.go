@@ -90,17 +90,20 @@ func serve(ctx context.Context, cfg config.WorkerConfig, stdout io.Writer) error
 			return fmt.Errorf("ops listener: %w", err)
 		}
 	}
-	srv := asynq.NewServerFromRedisClient(clients.Queue, asynq.Config{
-		Concurrency:              cfg.Concurrency,
-		Queues:                   map[string]int{cfg.Queue: 1},
-		TaskCheckInterval:        pollInterval(cfg.PollInterval),
-		DelayedTaskCheckInterval: delayedCheckInterval,
-		RetryDelayFunc:           download.RetryDelay,
-		IsFailure:                download.IsFailure,
-		ShutdownTimeout:          shutdownTimeout,
-		Logger:                   alog,
-		LogLevel:                 level,
-	})
+	lanes := make([]*asynq.Server, 0, 4)
+	for _, conc := range laneConcurrency(cfg.Concurrency) {
+		lanes = append(lanes, asynq.NewServerFromRedisClient(clients.Queue, asynq.Config{
+			Concurrency:              conc,
+			Queues:                   map[string]int{cfg.Queue: 1},
+			TaskCheckInterval:        pollInterval(cfg.PollInterval),
+			DelayedTaskCheckInterval: delayedCheckInterval,
+			RetryDelayFunc:           download.RetryDelay,
+			IsFailure:                download.IsFailure,
+			ShutdownTimeout:          shutdownTimeout,
+			Logger:                   alog,
+			LogLevel:                 level,
+		}))
+	}
 	mux := asynq.NewServeMux()
 	mux.Handle(tasks.TypeDownload, h)
 	maint.Register(mux)
@@ -117,14 +120,17 @@ func serve(ctx context.Context, cfg config.WorkerConfig, stdout io.Writer) error
 		return err
 	}
 
-	if err := srv.Start(mux); err != nil {
-		closeListener(ln)
-		return fmt.Errorf("start task server: %w", err)
+	for i, srv := range lanes {
+		if err := srv.Start(mux); err != nil {
+			shutdownLanes(lanes[:i])
+			closeListener(ln)
+			return fmt.Errorf("start task server: %w", err)
+		}
 	}
 	var running atomic.Bool
 	running.Store(true)
 	if err := sched.Start(); err != nil {
-		srv.Shutdown()
+		shutdownLanes(lanes)
 		closeListener(ln)
 		return fmt.Errorf("start scheduler: %w", err)
 	}
@@ -154,7 +160,7 @@ func serve(ctx context.Context, cfg config.WorkerConfig, stdout io.Writer) error
 			}
 		}()
 	}
-	logger.Info("worker running", "queue", cfg.Queue)
+	logger.Info("worker running", "queue", cfg.Queue, "dequeue_lanes", len(lanes))
 
 	var runErr error
 	select {
@@ -163,12 +169,52 @@ func serve(ctx context.Context, cfg config.WorkerConfig, stdout io.Writer) error
 	case runErr = <-httpErr:
 	}
 	sched.Shutdown()
-	srv.Shutdown()
+	shutdownLanes(lanes)
 	running.Store(false)
 	stopOps()
 	wg.Wait()
 	logger.Info("worker stopped")
 	return runErr
+}
+
+// tasksPerLane is how many concurrent tasks share one asynq server. An asynq
+// server takes tasks off the queue one Redis round trip at a time, in one
+// loop; with 16 concurrent short downloads that loop, not the downloads, set
+// the pace. The worker therefore runs one server ("dequeue lane") per
+// tasksPerLane tasks of WORKER_CONCURRENCY, all on the same queue and
+// handler (the per-host limit and caches are shared).
+const tasksPerLane = 8
+
+// laneConcurrency splits the worker's concurrency over its lanes.
+func laneConcurrency(total int) []int {
+	total = max(total, 1)
+	n := (total + tasksPerLane - 1) / tasksPerLane
+	out := make([]int, n)
+	for i := range out {
+		out[i] = total / n
+		if i < total%n {
+			out[i]++
+		}
+	}
+	return out
+}
+
+// shutdownLanes stops every lane taking tasks, then lets each finish its
+// running tasks (up to shutdownTimeout, all lanes at the same time) and
+// returns the rest to the queue.
+func shutdownLanes(lanes []*asynq.Server) {
+	for _, srv := range lanes {
+		srv.Stop()
+	}
+	var wg sync.WaitGroup
+	for _, srv := range lanes {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			srv.Shutdown()
+		}()
+	}
+	wg.Wait()
 }
 
 // pollInterval is asynq's TaskCheckInterval: an idle worker sleeps between

@@ -135,3 +135,16 @@ func TestSIGTERMDrains(t *testing.T) {
 		t.Errorf("no clean stop in log:\n%s", out.String())
 	}
 }
+
+func TestLaneConcurrency(t *testing.T) {
+	for total, want := range map[int][]int{0: {1}, 1: {1}, 8: {8}, 9: {5, 4}, 16: {8, 8}, 17: {6, 6, 5}, 32: {8, 8, 8, 8}} {
+		got := laneConcurrency(total)
+		sum := 0
+		for _, n := range got {
+			sum += n
+		}
+		if fmt.Sprint(got) != fmt.Sprint(want) || (total > 0 && sum != total) {
+			t.Errorf("laneConcurrency(%d) = %v, want %v", total, got, want)
+		}
+	}
+}

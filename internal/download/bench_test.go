@@ -160,7 +160,10 @@ func benchWorker(b *testing.B, size int64) {
 	b.ResetTimer()
 	cpu0 := takeCPU(b, e.rdb)
 	start := time.Now()
-	e.startServer(nil)
+	lanes, _ := strconv.Atoi(os.Getenv("WIS2_BENCH_LANES"))
+	for range max(lanes, 1) {
+		e.startServer(nil)
+	}
 	ctx := context.Background()
 	field := metrics.Labels{"status": "success"}.Field()
 	for {
