@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+
+	"github.com/wmo-im/wis2downloader/internal/jsonscan"
 )
 
 type geomKind uint8
@@ -81,121 +83,40 @@ func geoJSONMembers(raw []byte) (typ, coords []byte, err error) {
 	if !json.Valid(raw) {
 		return nil, nil, errors.New("geometry: invalid JSON")
 	}
-	s := jsonScanner{b: raw}
-	s.space()
-	if raw[s.i] != '{' {
+	obj, ok := jsonscan.NewObject(raw)
+	if !ok {
 		return nil, nil, errors.New("geometry: not a JSON object")
 	}
-	s.i++
-	for {
-		s.space()
-		if raw[s.i] == '}' {
-			return typ, coords, nil
-		}
-		if raw[s.i] == ',' {
-			s.i++
-			s.space()
-		}
-		key := s.str()
-		s.space()
-		s.i++ // ':'
-		s.space()
-		start := s.i
-		s.value()
+	for key, value, ok := obj.Next(); ok; key, value, ok = obj.Next() {
 		switch string(key) {
 		case `"type"`:
-			typ = raw[start:s.i]
+			typ = value
 		case `"coordinates"`:
-			coords = raw[start:s.i]
+			coords = value
 		}
 	}
+	return typ, coords, nil
 }
 
 // parsePoint reads [lon, lat, ...] from valid JSON.
 func parsePoint(b []byte) (point, bool) {
 	var p point
-	s := jsonScanner{b: b}
 	if len(b) == 0 || b[0] != '[' {
 		return p, false
 	}
-	s.i++
-	for n := 0; ; n++ {
-		s.space()
-		if b[s.i] == ']' {
-			return p, n >= 2
-		}
-		if b[s.i] == ',' {
-			s.i++
-			s.space()
-		}
-		start := s.i
-		s.value()
+	arr, _ := jsonscan.NewArray(b)
+	n := 0
+	for v, ok := arr.Next(); ok; v, ok = arr.Next() {
 		if n < 2 {
-			f, err := strconv.ParseFloat(string(b[start:s.i]), 64)
+			f, err := strconv.ParseFloat(string(v), 64)
 			if err != nil {
 				return p, false
 			}
 			p[n] = f
 		}
+		n++
 	}
-}
-
-// jsonScanner skips over values of JSON already known to be valid.
-type jsonScanner struct {
-	b []byte
-	i int
-}
-
-func (s *jsonScanner) space() {
-	for s.i < len(s.b) && (s.b[s.i] == ' ' || s.b[s.i] == '\t' || s.b[s.i] == '\n' || s.b[s.i] == '\r') {
-		s.i++
-	}
-}
-
-// str consumes a string at s.i and returns it with its quotes.
-func (s *jsonScanner) str() []byte {
-	start := s.i
-	for s.i++; s.b[s.i] != '"'; s.i++ {
-		if s.b[s.i] == '\\' {
-			s.i++
-		}
-	}
-	s.i++
-	return s.b[start:s.i]
-}
-
-// value consumes one value at s.i.
-func (s *jsonScanner) value() {
-	switch s.b[s.i] {
-	case '"':
-		s.str()
-	case '{', '[':
-		depth := 0
-		for s.i < len(s.b) {
-			switch s.b[s.i] {
-			case '"':
-				s.str()
-				continue
-			case '{', '[':
-				depth++
-			case '}', ']':
-				depth--
-				if depth == 0 {
-					s.i++
-					return
-				}
-			}
-			s.i++
-		}
-	default: // number, true, false, null
-		for s.i < len(s.b) {
-			switch s.b[s.i] {
-			case ',', '}', ']', ' ', '\t', '\n', '\r':
-				return
-			}
-			s.i++
-		}
-	}
+	return p, n >= 2
 }
 
 func toPolygon(c [][][]float64) (polygon, error) {

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/wmo-im/wis2downloader/internal/jsonscan"
 )
 
 // Peek is the cheap check the subscriber runs on every message: size limit,
@@ -21,33 +23,17 @@ func Peek(b []byte) (string, error) {
 		return "", &ParseError{Reason: ReasonNotJSON, Detail: "invalid JSON"}
 	}
 	// b is valid JSON from here on, so the scanner below may assume it.
-	s := scanner{b: b}
-	s.space()
-	if s.i >= len(b) || b[s.i] != '{' {
-		if s.i < len(b) && b[s.i] == 'n' {
+	obj, ok := jsonscan.NewObject(b)
+	if !ok {
+		if jsonscan.Kind(b) == 'n' {
 			return "", &ParseError{Reason: ReasonInvalidType, Detail: "message is null"}
 		}
 		return "", &ParseError{Reason: ReasonInvalidType, Detail: "message is not a JSON object"}
 	}
-	s.i++
 	var idRaw []byte
-	for {
-		s.space()
-		if b[s.i] == '}' {
-			break
-		}
-		if b[s.i] == ',' {
-			s.i++
-			s.space()
-		}
-		key := s.str()
-		s.space()
-		s.i++ // ':'
-		s.space()
-		start := s.i
-		s.value()
+	for key, value, ok := obj.Next(); ok; key, value, ok = obj.Next() {
 		if isKey(key, "id") {
-			idRaw = b[start:s.i]
+			idRaw = value
 		}
 	}
 	if idRaw == nil || idRaw[0] == 'n' {
@@ -85,71 +71,4 @@ func unquote(raw []byte) string {
 // and valid UTF-8 (encoding/json turns invalid bytes into U+FFFD).
 func plain(raw []byte) bool {
 	return bytes.IndexByte(raw, '\\') < 0 && utf8.Valid(raw)
-}
-
-// scanner skips over values of JSON already known to be valid.
-type scanner struct {
-	b []byte
-	i int
-}
-
-func (s *scanner) space() {
-	for s.i < len(s.b) {
-		switch s.b[s.i] {
-		case ' ', '\t', '\n', '\r':
-			s.i++
-		default:
-			return
-		}
-	}
-}
-
-// str consumes a string starting at s.i and returns it with its quotes.
-func (s *scanner) str() []byte {
-	start := s.i
-	s.i++
-	for {
-		j := bytes.IndexAny(s.b[s.i:], "\"\\")
-		s.i += j
-		if s.b[s.i] == '\\' {
-			s.i += 2
-			continue
-		}
-		s.i++
-		return s.b[start:s.i]
-	}
-}
-
-// value consumes one value starting at s.i.
-func (s *scanner) value() {
-	switch s.b[s.i] {
-	case '"':
-		s.str()
-	case '{', '[':
-		depth := 0
-		for s.i < len(s.b) {
-			switch s.b[s.i] {
-			case '"':
-				s.str()
-				continue
-			case '{', '[':
-				depth++
-			case '}', ']':
-				depth--
-				if depth == 0 {
-					s.i++
-					return
-				}
-			}
-			s.i++
-		}
-	default: // number, true, false, null
-		for s.i < len(s.b) {
-			switch s.b[s.i] {
-			case ',', '}', ']', ' ', '\t', '\n', '\r':
-				return
-			}
-			s.i++
-		}
-	}
 }
