@@ -3,7 +3,6 @@ package testsvc
 import (
 	"crypto/tls"
 	"crypto/x509"
-	"errors"
 	"fmt"
 	"net"
 	"os"
@@ -28,8 +27,7 @@ type Mosquitto struct {
 	CAPool   *x509.CertPool // the same CA as a pool, for tls.Config.RootCAs
 	Dir      string         // mosquitto.conf, mosquitto.log, certificates, data/
 
-	t           testing.TB
-	proc        *process
+	server
 	extra       []string
 	maxQueued   int
 	noPasswdBin bool // write the password file without mosquitto_passwd
@@ -64,7 +62,6 @@ func StartMosquitto(t testing.TB, opts ...MosquittoOption) *Mosquitto {
 		Username:  "wis2test",
 		Password:  randomSecret(),
 		Dir:       filepath.Join(t.TempDir(), "mosquitto"),
-		t:         t,
 		maxQueued: 100000,
 	}
 	for _, o := range opts {
@@ -73,42 +70,32 @@ func StartMosquitto(t testing.TB, opts ...MosquittoOption) *Mosquitto {
 	if err := m.prepareDir(); err != nil {
 		t.Fatalf("testsvc: prepare mosquitto: %v", err)
 	}
-	m.proc = &process{
-		name:    "mosquitto",
-		bin:     bin,
-		args:    []string{"-c", filepath.Join(m.Dir, "mosquitto.conf")},
-		logPath: filepath.Join(m.Dir, "mosquitto.log"),
+	m.server = server{
+		t: t,
+		proc: &process{
+			name:    "mosquitto",
+			bin:     bin,
+			args:    []string{"-c", filepath.Join(m.Dir, "mosquitto.conf")},
+			logPath: filepath.Join(m.Dir, "mosquitto.log"),
+		},
+		probe: m.probe,
+		where: func() string {
+			return fmt.Sprintf("mosquitto on ports %d/%d/%d", m.TCPPort, m.WSPort, m.TLSPort)
+		},
 	}
-	t.Cleanup(func() {
-		if err := m.proc.stop(); err != nil {
-			t.Errorf("testsvc: %v", err)
-		}
-		if t.Failed() {
-			t.Logf("testsvc: mosquitto log (%s):\n%s", m.proc.logPath, m.proc.log())
-		}
-	})
-
-	var err error
-	for attempt := 0; attempt < 5; attempt++ {
-		var ports []int
-		if ports, err = freePorts(3); err != nil {
-			break
+	err := m.launch(func() error {
+		ports, err := freePorts(3)
+		if err != nil {
+			return err
 		}
 		m.TCPPort, m.WSPort, m.TLSPort = ports[0], ports[1], ports[2]
 		m.TCPAddr = net.JoinHostPort("127.0.0.1", strconv.Itoa(m.TCPPort))
-		if err = m.writeConfig(); err != nil {
-			break
-		}
-		if err = m.startAndWait(); err == nil {
-			return m
-		}
-		if !errors.As(err, new(errExited)) {
-			break
-		}
-		t.Logf("testsvc: mosquitto died before answering, retrying on other ports: %v", err)
+		return m.writeConfig()
+	})
+	if err != nil {
+		t.Fatalf("testsvc: start mosquitto: %v", err)
 	}
-	t.Fatalf("testsvc: start mosquitto: %v", err)
-	return nil
+	return m
 }
 
 // prepareDir creates the directory, the certificates and the password file.
@@ -170,43 +157,6 @@ func (m *Mosquitto) writeConfig() error {
 		"keyfile "+filepath.Join(d, "server-key.pem"),
 	)
 	return os.WriteFile(filepath.Join(d, "mosquitto.conf"), []byte(strings.Join(lines, "\n")+"\n"), 0o600)
-}
-
-func (m *Mosquitto) startAndWait() error {
-	if err := m.proc.start(); err != nil {
-		return err
-	}
-	if err := m.proc.waitReady(m.probe); err != nil {
-		return fmt.Errorf("mosquitto on ports %d/%d/%d: %w", m.TCPPort, m.WSPort, m.TLSPort, err)
-	}
-	return nil
-}
-
-// Stop shuts the broker down with SIGTERM (it saves its persistence file)
-// and waits until it has exited.
-func (m *Mosquitto) Stop() {
-	m.t.Helper()
-	if err := m.proc.stop(); err != nil {
-		m.t.Fatalf("testsvc: stop mosquitto: %v", err)
-	}
-}
-
-// Kill ends the broker with SIGKILL: changes since the last autosave (at
-// most a second old) are lost.
-func (m *Mosquitto) Kill() {
-	m.t.Helper()
-	if err := m.proc.kill(); err != nil {
-		m.t.Fatalf("testsvc: kill mosquitto: %v", err)
-	}
-}
-
-// Start starts a stopped broker again on the same ports and persistence
-// directory and waits until it answers.
-func (m *Mosquitto) Start() {
-	m.t.Helper()
-	if err := m.startAndWait(); err != nil {
-		m.t.Fatalf("testsvc: restart mosquitto: %v", err)
-	}
 }
 
 // TLSConfig returns a client TLS configuration that trusts the broker's CA.

@@ -2,8 +2,6 @@ package testsvc
 
 import (
 	"context"
-	"errors"
-	"fmt"
 	"net"
 	"os"
 	"path/filepath"
@@ -26,8 +24,7 @@ type Redis struct {
 	Password string // random, required by the server (requirepass)
 	Dir      string // working directory: redis.conf, redis.log, the AOF
 
-	t     testing.TB
-	proc  *process
+	server
 	extra []string
 }
 
@@ -51,7 +48,6 @@ func StartRedis(t testing.TB, opts ...RedisOption) *Redis {
 		Host:     "127.0.0.1",
 		Password: randomSecret(),
 		Dir:      filepath.Join(t.TempDir(), "redis"),
-		t:        t,
 	}
 	for _, o := range opts {
 		o(r)
@@ -59,40 +55,29 @@ func StartRedis(t testing.TB, opts ...RedisOption) *Redis {
 	if err := os.MkdirAll(r.Dir, 0o755); err != nil {
 		t.Fatalf("testsvc: %v", err)
 	}
-	r.proc = &process{
-		name:    "redis-server",
-		bin:     bin,
-		args:    []string{filepath.Join(r.Dir, "redis.conf")},
-		logPath: filepath.Join(r.Dir, "redis.log"),
+	r.server = server{
+		t: t,
+		proc: &process{
+			name:    "redis-server",
+			bin:     bin,
+			args:    []string{filepath.Join(r.Dir, "redis.conf")},
+			logPath: filepath.Join(r.Dir, "redis.log"),
+		},
+		probe: r.probe,
+		where: func() string { return "redis-server on " + r.Addr },
 	}
-	t.Cleanup(func() {
-		if err := r.proc.stop(); err != nil {
-			t.Errorf("testsvc: %v", err)
-		}
-		if t.Failed() {
-			t.Logf("testsvc: redis-server log (%s):\n%s", r.proc.logPath, r.proc.log())
-		}
-	})
-
-	var err error
-	for attempt := 0; attempt < 5; attempt++ {
+	err := r.launch(func() error {
+		var err error
 		if r.Port, err = freePort(); err != nil {
-			break
+			return err
 		}
 		r.Addr = net.JoinHostPort(r.Host, strconv.Itoa(r.Port))
-		if err = r.writeConfig(); err != nil {
-			break
-		}
-		if err = r.startAndWait(); err == nil {
-			return r
-		}
-		if !errors.As(err, new(errExited)) {
-			break
-		}
-		t.Logf("testsvc: redis-server on port %d died before answering, retrying on another port: %v", r.Port, err)
+		return r.writeConfig()
+	})
+	if err != nil {
+		t.Fatalf("testsvc: start redis-server: %v", err)
 	}
-	t.Fatalf("testsvc: start redis-server: %v", err)
-	return nil
+	return r
 }
 
 func (r *Redis) writeConfig() error {
@@ -113,16 +98,6 @@ func (r *Redis) writeConfig() error {
 	return os.WriteFile(filepath.Join(r.Dir, "redis.conf"), []byte(strings.Join(lines, "\n")+"\n"), 0o600)
 }
 
-func (r *Redis) startAndWait() error {
-	if err := r.proc.start(); err != nil {
-		return err
-	}
-	if err := r.proc.waitReady(r.probe); err != nil {
-		return fmt.Errorf("redis-server on %s: %w", r.Addr, err)
-	}
-	return nil
-}
-
 // probe succeeds when the server accepts a connection and answers AUTH and
 // PING (not LOADING). It dials first so that go-redis, which logs and backs
 // off after failed dials, only runs once the port is open.
@@ -139,31 +114,6 @@ func (r *Redis) probe(ctx context.Context) error {
 	})
 	defer c.Close()
 	return c.Ping(ctx).Err()
-}
-
-// Stop shuts the server down with SIGTERM and waits until it has exited.
-func (r *Redis) Stop() {
-	r.t.Helper()
-	if err := r.proc.stop(); err != nil {
-		r.t.Fatalf("testsvc: stop redis-server: %v", err)
-	}
-}
-
-// Kill ends the server with SIGKILL and waits until it has exited.
-func (r *Redis) Kill() {
-	r.t.Helper()
-	if err := r.proc.kill(); err != nil {
-		r.t.Fatalf("testsvc: kill redis-server: %v", err)
-	}
-}
-
-// Start starts a stopped server again on the same port and directory (so
-// with the same data) and waits until it answers.
-func (r *Redis) Start() {
-	r.t.Helper()
-	if err := r.startAndWait(); err != nil {
-		r.t.Fatalf("testsvc: restart redis-server: %v", err)
-	}
 }
 
 // Config returns the product's Redis settings for this server, with both the
