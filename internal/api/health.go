@@ -10,11 +10,8 @@ import (
 	"time"
 
 	"github.com/wmo-im/wis2downloader/internal/buildinfo"
+	"github.com/wmo-im/wis2downloader/internal/subscription"
 )
-
-// HeartbeatPrefix starts the keys the subscribers refresh (EX 60) with their
-// state.
-const HeartbeatPrefix = "subscriber:health:"
 
 // healthTimeout bounds the Redis reads of one health check.
 const healthTimeout = 3 * time.Second
@@ -47,9 +44,8 @@ type queueHealth struct {
 	Error     string `json:"error,omitempty"`
 }
 
-// subscriber is one subscriber heartbeat as the subscriber wrote it (JSON
-// object: broker, client_id, connected, since, updated, subscriptions,
-// received), plus "name" (the key suffix, the subscriber's client id). A value
+// subscriber is one subscriber heartbeat as the subscriber wrote it (a JSON
+// object, subscription.Heartbeat, passed on as read), plus "name" (the key suffix, the subscriber's client id). A value
 // that is not a JSON object (the original wrote "alive") is shown as "raw".
 type subscriber map[string]any
 
@@ -93,7 +89,7 @@ func (a *API) queueHealth() *queueHealth {
 // heartbeats reads every subscriber:health:* key (SCAN, then one MGET).
 func (a *API) heartbeats(ctx context.Context) ([]subscriber, error) {
 	var keys []string
-	iter := a.rdb.Scan(ctx, 0, HeartbeatPrefix+"*", 100).Iterator()
+	iter := a.rdb.Scan(ctx, 0, subscription.HeartbeatKeyPrefix+"*", 100).Iterator()
 	for iter.Next(ctx) {
 		keys = append(keys, iter.Val())
 	}
@@ -118,7 +114,7 @@ func (a *API) heartbeats(ctx context.Context) ([]subscriber, error) {
 		if err := json.Unmarshal([]byte(s), &sub); err != nil || sub == nil {
 			sub = subscriber{"raw": s}
 		}
-		sub["name"] = strings.TrimPrefix(keys[i], HeartbeatPrefix)
+		sub["name"] = strings.TrimPrefix(keys[i], subscription.HeartbeatKeyPrefix)
 		out = append(out, sub)
 	}
 	return out, nil

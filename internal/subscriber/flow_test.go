@@ -82,17 +82,17 @@ func TestCommandsDriveSubscriptionsAndTasks(t *testing.T) {
 
 	// Heartbeat for the API, and the Redis metrics.
 	eventually(t, "heartbeat", func() bool {
-		b, err := rdb.Get(testContext(t), HealthKeyPrefix+s.ClientID()).Bytes()
+		b, err := rdb.Get(testContext(t), subscription.HeartbeatKeyPrefix+s.ClientID()).Bytes()
 		if err != nil {
 			return false
 		}
-		var hb Heartbeat
+		var hb subscription.Heartbeat
 		if err := json.Unmarshal(b, &hb); err != nil {
 			t.Fatalf("heartbeat %s: %v", b, err)
 		}
 		return hb.Connected && hb.Broker == "127.0.0.1" && hb.ClientID == s.ClientID() && hb.Subscriptions == 1 && hb.Received == 4
 	})
-	if ttl := rdb.TTL(testContext(t), HealthKeyPrefix+s.ClientID()).Val(); ttl <= 0 || ttl > heartbeatTTL {
+	if ttl := rdb.TTL(testContext(t), subscription.HeartbeatKeyPrefix+s.ClientID()).Val(); ttl <= 0 || ttl > heartbeatTTL {
 		t.Errorf("heartbeat TTL %v", ttl)
 	}
 	eventually(t, "notifications_received_total", func() bool {

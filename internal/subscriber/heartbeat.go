@@ -8,31 +8,18 @@ import (
 	"time"
 
 	"github.com/wmo-im/wis2downloader/internal/redisconn"
+	"github.com/wmo-im/wis2downloader/internal/subscription"
 )
-
-// HealthKeyPrefix starts the heartbeat key of every subscriber; the API
-// reads subscriber:health:* to report each subscriber's state.
-const HealthKeyPrefix = "subscriber:health:"
 
 // heartbeatTTL is the expiry of the heartbeat key: a subscriber that stopped
 // disappears from the API's list after it.
 const heartbeatTTL = 60 * time.Second
 
-// Heartbeat is the JSON value of subscriber:health:<client id>.
-type Heartbeat struct {
-	Broker        string `json:"broker"`
-	ClientID      string `json:"client_id"`
-	Connected     bool   `json:"connected"`
-	Since         string `json:"since"`   // RFC 3339, last change of Connected
-	Updated       string `json:"updated"` // RFC 3339, time of this write
-	Subscriptions int    `json:"subscriptions"`
-	Received      int64  `json:"received"` // messages received since start
-}
-
-func (s *Subscriber) heartbeatValue(now time.Time) Heartbeat {
+// heartbeatValue is the subscriber's state at now, as written to its key.
+func (s *Subscriber) heartbeatValue(now time.Time) subscription.Heartbeat {
 	up, since, _ := s.conn.get()
 	n, _ := s.table.counts()
-	return Heartbeat{
+	return subscription.Heartbeat{
 		Broker:        s.cfg.BrokerHost,
 		ClientID:      s.clientID,
 		Connected:     up,
@@ -66,7 +53,7 @@ func (s *Subscriber) writeHeartbeat(ctx context.Context) {
 	if err != nil {
 		return
 	}
-	if err := s.rdb.Set(ctx, HealthKeyPrefix+s.clientID, b, heartbeatTTL).Err(); err != nil && ctx.Err() == nil {
+	if err := s.rdb.Set(ctx, subscription.HeartbeatKeyPrefix+s.clientID, b, heartbeatTTL).Err(); err != nil && ctx.Err() == nil {
 		s.log.Debug("Heartbeat not written", "error", err)
 	}
 }
