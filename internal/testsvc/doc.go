@@ -15,6 +15,11 @@
 //
 // Stop, Kill and Start report failures with t.Fatalf, so call them from the
 // test's own goroutine.
+//
+// It also holds the small helpers the services' tests share: FreePort,
+// LogBuffer (a goroutine-safe log sink) and StartRun, which runs a binary's
+// run() in a goroutine with an environment map and stops it when the test
+// ends.
 package testsvc
 
 // InstallHint is the command that installs every binary this package runs.

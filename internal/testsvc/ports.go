@@ -3,6 +3,7 @@ package testsvc
 import (
 	"fmt"
 	"net"
+	"testing"
 )
 
 // freePort returns a TCP port on 127.0.0.1 that was free a moment ago. The
@@ -32,4 +33,15 @@ func freePorts(n int) ([]int, error) {
 		}
 	}
 	return ports, nil
+}
+
+// FreePort returns a TCP port on 127.0.0.1 that was free a moment ago, for a
+// server the test starts itself; it fails the test if none can be found.
+func FreePort(t testing.TB) int {
+	t.Helper()
+	port, err := freePort()
+	if err != nil {
+		t.Fatalf("testsvc: %v", err)
+	}
+	return port
 }
