@@ -10,7 +10,6 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -20,33 +19,6 @@ import (
 	"github.com/wmo-im/wis2downloader/internal/subscription"
 	"github.com/wmo-im/wis2downloader/internal/testsvc"
 )
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
-func freePort(t *testing.T) int {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
-}
 
 func eventually(t *testing.T, what string, cond func() bool) {
 	t.Helper()
@@ -66,7 +38,7 @@ func TestRunWithEnvironment(t *testing.T) {
 	r := testsvc.StartRedis(t)
 	m := testsvc.StartMosquitto(t)
 	rdb := r.Client(t)
-	port := freePort(t)
+	port := testsvc.FreePort(t)
 	env := map[string]string{
 		"REDIS_HOST":                    r.Host,
 		"REDIS_PORT":                    strconv.Itoa(r.Port),
@@ -85,17 +57,10 @@ func TestRunWithEnvironment(t *testing.T) {
 		"DOWNLOAD_QUEUE":                "downloads",
 		"LOG_LEVEL":                     "DEBUG",
 	}
-	getenv := func(k string) string { return env[k] }
-	var stdout syncBuffer
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	done := make(chan error, 1)
-	go func() { done <- run(ctx, nil, getenv, &stdout, io.Discard) }()
-	defer func() {
-		if t.Failed() {
-			t.Logf("output:\n%s", stdout.String())
-		}
-	}()
+	getenv := testsvc.Getenv(env)
+	ctx := context.Background()
+	svc := testsvc.StartRun(t, ctx, run, env)
+	stdout := svc.Stdout
 
 	eventually(t, "healthy", func() bool {
 		return run(context.Background(), []string{"healthcheck"}, getenv, io.Discard, io.Discard) == nil
@@ -140,14 +105,8 @@ func TestRunWithEnvironment(t *testing.T) {
 		}
 	}
 
-	cancel()
-	select {
-	case err := <-done:
-		if err != nil {
-			t.Fatalf("run returned %v after cancel", err)
-		}
-	case <-time.After(20 * time.Second):
-		t.Fatal("run did not return after cancel")
+	if err := svc.Stop(t); err != nil {
+		t.Fatalf("run returned %v after cancel", err)
 	}
 }
 
