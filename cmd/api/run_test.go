@@ -5,10 +5,8 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -32,21 +30,14 @@ func TestRunWithoutConfigNamesTheSecrets(t *testing.T) {
 func TestRunServesAndDrains(t *testing.T) {
 	t.Chdir(t.TempDir())
 	r := testsvc.StartRedis(t)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	port := ln.Addr().(*net.TCPAddr).Port
-	ln.Close()
+	port := testsvc.FreePort(t)
 	env := map[string]string{
 		"REDIS_HOST": r.Host, "REDIS_PORT": fmt.Sprint(r.Port), "REDIS_PASSWORD": r.Password,
 		"API_SECRET_KEY": "k", "API_TOKEN": "tok", "API_HOST": "127.0.0.1", "API_PORT": fmt.Sprint(port),
 	}
-	getenv := func(k string) string { return env[k] }
-	ctx, cancel := context.WithCancel(context.Background())
-	var logs syncWriter
-	done := make(chan error, 1)
-	go func() { done <- run(ctx, nil, getenv, &logs, io.Discard) }()
+	getenv := testsvc.Getenv(env)
+	svc := testsvc.StartRun(t, context.Background(), run, env)
+	logs := svc.Stdout
 
 	base := fmt.Sprintf("http://127.0.0.1:%d", port)
 	deadline := time.Now().Add(20 * time.Second)
@@ -54,7 +45,6 @@ func TestRunServesAndDrains(t *testing.T) {
 		if err := run(context.Background(), []string{"healthcheck"}, getenv, io.Discard, io.Discard); err == nil {
 			break
 		} else if time.Now().After(deadline) {
-			cancel()
 			t.Fatalf("API never became healthy: %v\n%s", err, logs.String())
 		}
 		time.Sleep(50 * time.Millisecond)
@@ -67,33 +57,10 @@ func TestRunServesAndDrains(t *testing.T) {
 	}
 	resp.Body.Close()
 
-	cancel()
-	select {
-	case err := <-done:
-		if err != nil {
-			t.Fatalf("run after SIGTERM: %v", err)
-		}
-	case <-time.After(20 * time.Second):
-		t.Fatal("run did not return after the context ended")
+	if err := svc.Stop(t); err != nil {
+		t.Fatalf("run after the context ended: %v", err)
 	}
 	if s := logs.String(); strings.Contains(s, "tok\n") || strings.Contains(s, r.Password) || !strings.Contains(s, "HTTP server stopped") {
 		t.Errorf("logs:\n%s", s)
 	}
-}
-
-type syncWriter struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (w *syncWriter) Write(p []byte) (int, error) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return w.buf.Write(p)
-}
-
-func (w *syncWriter) String() string {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return w.buf.String()
 }
