@@ -13,41 +13,13 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/wmo-im/wis2downloader/internal/buildinfo"
+	"github.com/wmo-im/wis2downloader/internal/testsvc"
 )
-
-// syncBuffer is the stdout of a run() that logs from several goroutines.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
-func freePort(t *testing.T) int {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
-}
 
 // baseEnv is a complete UI configuration on a free loopback port.
 func baseEnv(t *testing.T, apiURL string) map[string]string {
@@ -56,39 +28,22 @@ func baseEnv(t *testing.T, apiURL string) map[string]string {
 		"API_TOKEN":                     "api-token-2",
 		"UI_SECRET_KEY":                 "ui-secret-3",
 		"UI_HOST":                       "127.0.0.1",
-		"UI_PORT":                       strconv.Itoa(freePort(t)),
+		"UI_PORT":                       strconv.Itoa(testsvc.FreePort(t)),
 		"WIS2_SUBSCRIPTION_MANAGER_URL": apiURL,
 		"WIS2_GRAFANA_URL":              "http://grafana.test:3000",
 	}
 }
 
-func getenv(env map[string]string) func(string) string {
-	return func(k string) string { return env[k] }
-}
-
-// running is a run() in a goroutine of the test.
+// running is a ui run() in a goroutine of the test, serving at url.
 type running struct {
-	url    string
-	stdout *syncBuffer
-	cancel context.CancelFunc
-	done   chan error
+	*testsvc.Running
+	url string
 }
 
 // startRun runs the ui in-process with env and waits until /healthz answers.
 func startRun(t *testing.T, ctx context.Context, env map[string]string) *running {
 	t.Helper()
-	ctx, cancel := context.WithCancel(ctx)
-	r := &running{
-		url:    "http://127.0.0.1:" + env["UI_PORT"],
-		stdout: &syncBuffer{},
-		cancel: cancel,
-		done:   make(chan error, 1),
-	}
-	go func() { r.done <- run(ctx, nil, getenv(env), r.stdout, io.Discard) }()
-	t.Cleanup(func() {
-		cancel()
-		<-r.done
-	})
+	r := &running{Running: testsvc.StartRun(t, ctx, run, env), url: "http://127.0.0.1:" + env["UI_PORT"]}
 	deadline := time.After(20 * time.Second)
 	for {
 		resp, err := http.Get(r.url + "/healthz")
@@ -99,26 +54,12 @@ func startRun(t *testing.T, ctx context.Context, env map[string]string) *running
 			}
 		}
 		select {
-		case err := <-r.done:
-			t.Fatalf("run returned before serving: %v\n%s", err, r.stdout)
+		case <-r.Done():
+			t.Fatalf("run returned before serving: %v\n%s", r.Err(), r.Stdout)
 		case <-deadline:
-			t.Fatalf("ui not serving /healthz: %v\n%s", err, r.stdout)
+			t.Fatalf("ui not serving /healthz: %v\n%s", err, r.Stdout)
 		case <-time.After(20 * time.Millisecond):
 		}
-	}
-}
-
-// stop cancels the run and returns its error.
-func (r *running) stop(t *testing.T) error {
-	t.Helper()
-	r.cancel()
-	select {
-	case err := <-r.done:
-		r.done <- err // for the cleanup
-		return err
-	case <-time.After(20 * time.Second):
-		t.Fatal("run did not return after cancel")
-		return nil
 	}
 }
 
@@ -178,10 +119,10 @@ func TestRunServes(t *testing.T) {
 		t.Errorf("htmx.min.js = %d", code)
 	}
 
-	if err := r.stop(t); err != nil {
+	if err := r.Stop(t); err != nil {
 		t.Fatalf("run after cancel: %v", err)
 	}
-	out := r.stdout.String()
+	out := r.Stdout.String()
 	if !strings.Contains(out, "HTTP server stopped") {
 		t.Errorf("no clean-stop log line:\n%s", out)
 	}
@@ -208,30 +149,30 @@ func TestRunFragmentAPIDown(t *testing.T) {
 	if code != http.StatusOK || !strings.Contains(body, `id="api-error"`) {
 		t.Fatalf("fragment with API down = %d\n%s", code, body)
 	}
-	if !strings.Contains(r.stdout.String(), "WARNING Subscription API unavailable") {
-		t.Errorf("API failure not logged:\n%s", r.stdout)
+	if !strings.Contains(r.Stdout.String(), "WARNING Subscription API unavailable") {
+		t.Errorf("API failure not logged:\n%s", r.Stdout)
 	}
 }
 
 func TestHealthcheckSubcommand(t *testing.T) {
 	env := baseEnv(t, "http://127.0.0.1:1")
 	ctx := context.Background()
-	if err := run(ctx, []string{"healthcheck"}, getenv(env), io.Discard, io.Discard); err == nil {
+	if err := run(ctx, []string{"healthcheck"}, testsvc.Getenv(env), io.Discard, io.Discard); err == nil {
 		t.Fatal("healthcheck succeeded with no server running")
 	}
 	r := startRun(t, ctx, env)
-	if err := run(ctx, []string{"healthcheck"}, getenv(env), io.Discard, io.Discard); err != nil {
+	if err := run(ctx, []string{"healthcheck"}, testsvc.Getenv(env), io.Discard, io.Discard); err != nil {
 		t.Fatalf("healthcheck against a running ui: %v", err)
 	}
 	// UI_HOST 0.0.0.0 (the container default) is probed on loopback.
 	env["UI_HOST"] = "0.0.0.0"
-	if err := run(ctx, []string{"healthcheck"}, getenv(env), io.Discard, io.Discard); err != nil {
+	if err := run(ctx, []string{"healthcheck"}, testsvc.Getenv(env), io.Discard, io.Discard); err != nil {
 		t.Fatalf("healthcheck with UI_HOST=0.0.0.0: %v", err)
 	}
-	if err := r.stop(t); err != nil {
+	if err := r.Stop(t); err != nil {
 		t.Fatal(err)
 	}
-	if err := run(ctx, []string{"healthcheck"}, getenv(env), io.Discard, io.Discard); err == nil {
+	if err := run(ctx, []string{"healthcheck"}, testsvc.Getenv(env), io.Discard, io.Discard); err == nil {
 		t.Fatal("healthcheck succeeded after the ui stopped")
 	}
 }
@@ -245,22 +186,16 @@ func TestRunStopsOnSIGTERM(t *testing.T) {
 	if err := syscall.Kill(os.Getpid(), syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}
-	select {
-	case err := <-r.done:
-		r.done <- err
-		if err != nil {
-			t.Fatalf("run after SIGTERM: %v", err)
-		}
-	case <-time.After(20 * time.Second):
-		t.Fatal("run did not return after SIGTERM")
+	if err := r.Wait(t); err != nil {
+		t.Fatalf("run after SIGTERM: %v", err)
 	}
-	if !strings.Contains(r.stdout.String(), "HTTP server stopped") {
-		t.Errorf("no clean-stop log line:\n%s", r.stdout)
+	if !strings.Contains(r.Stdout.String(), "HTTP server stopped") {
+		t.Errorf("no clean-stop log line:\n%s", r.Stdout)
 	}
 }
 
 func TestRunWithoutConfig(t *testing.T) {
-	err := run(context.Background(), nil, getenv(nil), io.Discard, io.Discard)
+	err := run(context.Background(), nil, testsvc.Getenv(nil), io.Discard, io.Discard)
 	if err == nil {
 		t.Fatal("run without configuration succeeded")
 	}
@@ -272,12 +207,12 @@ func TestRunWithoutConfig(t *testing.T) {
 }
 
 func TestRunBadArgsAndPort(t *testing.T) {
-	if err := run(context.Background(), []string{"serve-please"}, getenv(nil), io.Discard, io.Discard); err == nil {
+	if err := run(context.Background(), []string{"serve-please"}, testsvc.Getenv(nil), io.Discard, io.Discard); err == nil {
 		t.Error("unknown argument accepted")
 	}
 	env := baseEnv(t, "http://127.0.0.1:1")
 	env["UI_PORT"] = "http"
-	if err := run(context.Background(), nil, getenv(env), io.Discard, io.Discard); err == nil || !strings.Contains(err.Error(), "UI_PORT") {
+	if err := run(context.Background(), nil, testsvc.Getenv(env), io.Discard, io.Discard); err == nil || !strings.Contains(err.Error(), "UI_PORT") {
 		t.Errorf("non-numeric UI_PORT: %v", err)
 	}
 	l, err := net.Listen("tcp", "127.0.0.1:0")
@@ -286,7 +221,7 @@ func TestRunBadArgsAndPort(t *testing.T) {
 	}
 	defer l.Close()
 	env["UI_PORT"] = strconv.Itoa(l.Addr().(*net.TCPAddr).Port)
-	err = run(context.Background(), nil, getenv(env), io.Discard, io.Discard)
+	err = run(context.Background(), nil, testsvc.Getenv(env), io.Discard, io.Discard)
 	var opErr *net.OpError
 	if !errors.As(err, &opErr) {
 		t.Errorf("port in use: %v, want a listen error", err)
@@ -295,7 +230,7 @@ func TestRunBadArgsAndPort(t *testing.T) {
 
 func TestVersion(t *testing.T) {
 	var out bytes.Buffer
-	if err := run(context.Background(), []string{"-version"}, getenv(nil), &out, io.Discard); err != nil {
+	if err := run(context.Background(), []string{"-version"}, testsvc.Getenv(nil), &out, io.Discard); err != nil {
 		t.Fatal(err)
 	}
 	if got, want := strings.TrimSpace(out.String()), "ui "+buildinfo.Version(); got != want {
