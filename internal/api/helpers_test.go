@@ -1,7 +1,6 @@
 package api_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"io"
@@ -9,7 +8,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -31,24 +29,6 @@ const (
 	queue = "downloads"
 )
 
-// syncBuffer collects log lines from concurrent handlers.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // env is an API server over a real redis-server.
 type env struct {
 	t      testing.TB
@@ -56,14 +36,14 @@ type env struct {
 	rdb    *redis.Client
 	srv    *httptest.Server
 	router routers.Router
-	logs   *syncBuffer
+	logs   *testsvc.LogBuffer
 }
 
 func newEnv(t testing.TB, opts ...func(*api.Options)) *env {
 	t.Helper()
 	r := testsvc.StartRedis(t)
 	rdb := r.Client(t)
-	logs := &syncBuffer{}
+	logs := &testsvc.LogBuffer{}
 	logger := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	insp := asynq.NewInspectorFromRedisClient(rdb)
 	reg := telemetry.NewRegistry()

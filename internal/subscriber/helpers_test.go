@@ -1,7 +1,6 @@
 package subscriber
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -50,24 +49,6 @@ func eventually(t testing.TB, what string, cond func() bool) {
 	}
 }
 
-// logBuffer collects log output for assertions.
-type logBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (l *logBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.Write(p)
-}
-
-func (l *logBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.String()
-}
-
 // testConfig is a subscriber configuration for the broker's plain TCP
 // listener with short timings.
 func testConfig(r *testsvc.Redis, m *testsvc.Mosquitto) config.SubscriberConfig {
@@ -103,14 +84,14 @@ var testTuning = Tuning{
 type running struct {
 	*Subscriber
 	reg  *prometheus.Registry
-	logs *logBuffer
+	logs *testsvc.LogBuffer
 	stop func() // cancels Run and checks that it returned nil
 }
 
 // startSubscriber runs a subscriber until stop or the end of the test.
 func startSubscriber(t testing.TB, cfg config.SubscriberConfig, hostname string) *running {
 	t.Helper()
-	logs := &logBuffer{}
+	logs := &testsvc.LogBuffer{}
 	logger := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	clients := redisconn.New(cfg.Redis)
 	reg := prometheus.NewRegistry()
