@@ -78,16 +78,23 @@ func load(b *testing.B, e *env, path string, clients int, encoding string) {
 }
 
 // BenchmarkListSubscriptions: GET /subscriptions with 1,000 stored
-// subscriptions, 50 concurrent clients.
+// subscriptions, 50 concurrent clients. Its "rebuild-1-client" part rebuilds
+// the list for every request (no reuse): the cost of one full read.
 func BenchmarkListSubscriptions(b *testing.B) {
+	benchEndpoint(b, "/subscriptions", seedSubscriptions)
+}
+
+// benchEndpoint loads path, seeded by seed, with concurrent clients in every
+// encoding (loadEncodings), then, as "rebuild-1-client", with one client and
+// responses that are never reused.
+func benchEndpoint(b *testing.B, path string, seed func(*testing.B, *env)) {
 	e := newEnv(b)
-	seedSubscriptions(b, e)
-	loadEncodings(b, e, "/subscriptions")
-	// Every request rebuilds the list (no reuse): the cost of one full read.
+	seed(b, e)
+	loadEncodings(b, e, path)
 	b.Run("rebuild-1-client", func(b *testing.B) {
 		e := newEnv(b, maxAge(time.Nanosecond))
-		seedSubscriptions(b, e)
-		load(b, e, "/subscriptions", 1, "gzip")
+		seed(b, e)
+		load(b, e, path, 1, "gzip")
 	})
 }
 
@@ -110,16 +117,10 @@ func seedSubscriptions(b *testing.B, e *env) {
 
 // BenchmarkMetrics: GET /metrics with 10,000 label sets, 50 concurrent
 // clients.
+// The "rebuild-1-client" sub-benchmark gathers again for every request (no
+// reuse): the cost of one real scrape.
 func BenchmarkMetrics(b *testing.B) {
-	e := newEnv(b)
-	seedMetrics(b, e)
-	loadEncodings(b, e, "/metrics")
-	// Every request gathers again (no reuse): the cost of one real scrape.
-	b.Run("rebuild-1-client", func(b *testing.B) {
-		e := newEnv(b, maxAge(time.Nanosecond))
-		seedMetrics(b, e)
-		load(b, e, "/metrics", 1, "gzip")
-	})
+	benchEndpoint(b, "/metrics", seedMetrics)
 }
 
 func seedMetrics(b *testing.B, e *env) {
