@@ -116,8 +116,7 @@ func seedSubscriptions(b *testing.B, e *env) {
 }
 
 // BenchmarkMetrics: GET /metrics with 10,000 label sets, 50 concurrent
-// clients.
-// The "rebuild-1-client" sub-benchmark gathers again for every request (no
+// clients. Its "rebuild-1-client" part gathers again for every request (no
 // reuse): the cost of one real scrape.
 func BenchmarkMetrics(b *testing.B) {
 	benchEndpoint(b, "/metrics", seedMetrics)
