@@ -175,6 +175,14 @@ func (p *publisher) publish(t testing.TB, topic string, payload []byte) {
 	}
 }
 
+// publishN publishes n notifications with the ids prefix-0 … prefix-<n-1>.
+func (p *publisher) publishN(t testing.TB, topic, prefix string, n int) {
+	t.Helper()
+	for i := range n {
+		p.publish(t, topic, message(fmt.Sprintf("%s-%d", prefix, i)))
+	}
+}
+
 // message is a WIS2 notification (the WNM example of pywis-pubsub) with the
 // given id.
 func message(id string) []byte {
@@ -221,6 +229,15 @@ func waitQueued(t testing.TB, rdb *redis.Client, n int) map[string]tasks.Downloa
 		return len(got) >= n
 	})
 	return got
+}
+
+// wantQueued waits until n tasks are queued and fails the test if there are
+// more.
+func wantQueued(t testing.TB, rdb *redis.Client, n int) {
+	t.Helper()
+	if got := waitQueued(t, rdb, n); len(got) != n {
+		t.Fatalf("%d tasks, want %d", len(got), n)
+	}
 }
 
 // storeSubscription writes a subscription to the hash, as the API does.

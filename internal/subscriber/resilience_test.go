@@ -2,7 +2,6 @@ package subscriber
 
 import (
 	"fmt"
-	"net"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -18,7 +17,7 @@ import (
 // TCP and over WebSocket (the Global Brokers' default, port 443).
 func TestTransports(t *testing.T) {
 	r := testsvc.StartRedis(t)
-	wssPort := freeTestPort(t)
+	wssPort := testsvc.FreePort(t)
 	m := testsvc.StartMosquitto(t, withWSSListener(wssPort))
 	rdb := r.Client(t)
 	storeSubscription(t, rdb, subscription.Subscription{ID: "s", Topic: filterECCC})
@@ -79,16 +78,12 @@ func TestRestartReceivesMessagesPublishedWhileDown(t *testing.T) {
 	first.stop()
 
 	pub := newPublisher(t, m)
-	for i := range 20 {
-		pub.publish(t, topicECCC, message(fmt.Sprintf("while-down-%d", i)))
-	}
+	pub.publishN(t, topicECCC, "while-down", 20)
 	second := startSubscriber(t, cfg, "host-restart")
 	if second.ClientID() != first.ClientID() {
 		t.Fatalf("client id changed across restarts: %s, %s", first.ClientID(), second.ClientID())
 	}
-	if got := waitQueued(t, rdb, 20); len(got) != 20 {
-		t.Fatalf("%d tasks, want 20", len(got))
-	}
+	wantQueued(t, rdb, 20)
 }
 
 // A broker restart: the subscriber reconnects by itself, subscribes again
@@ -103,9 +98,7 @@ func TestBrokerRestart(t *testing.T) {
 
 	s.waitSubscribed(t, filterECCC)
 	pub := newPublisher(t, m)
-	for i := range 10 {
-		pub.publish(t, topicECCC, message(fmt.Sprintf("before-%d", i)))
-	}
+	pub.publishN(t, topicECCC, "before", 10)
 	waitQueued(t, rdb, 10)
 
 	m.Stop()
@@ -119,9 +112,7 @@ func TestBrokerRestart(t *testing.T) {
 		pub.publish(t, topicECCC, message(fmt.Sprintf("after-%d", i)))
 		pub.publish(t, topicDWD, message(fmt.Sprintf("dwd-after-%d", i)))
 	}
-	if got := waitQueued(t, rdb, 30); len(got) != 30 {
-		t.Fatalf("%d tasks, want 30", len(got))
-	}
+	wantQueued(t, rdb, 30)
 	if c := counterValue(s.prom.connects); c < 2 {
 		t.Errorf("%v connections, want a reconnection", c)
 	}
@@ -129,16 +120,12 @@ func TestBrokerRestart(t *testing.T) {
 	// Messages delivered but not yet acknowledged (Redis away) when the
 	// broker restarts stay in its persisted session and are queued in the end.
 	r.Stop()
-	for i := range 5 {
-		pub.publish(t, topicECCC, message(fmt.Sprintf("unacked-%d", i)))
-	}
+	pub.publishN(t, topicECCC, "unacked", 5)
 	eventually(t, "enqueue failures", func() bool { return counterValue(s.prom.enqueueErrors) > 0 })
 	m.Stop()
 	m.Start()
 	r.Start()
-	if got := waitQueued(t, rdb, 35); len(got) != 35 {
-		t.Fatalf("%d tasks, want 35", len(got))
-	}
+	wantQueued(t, rdb, 35)
 }
 
 // Redis down: nothing is acknowledged and nothing is lost. Messages received
@@ -156,17 +143,13 @@ func TestRedisDownLosesNothing(t *testing.T) {
 
 	// Redis returns while the subscriber runs.
 	r.Stop()
-	for i := range 5 {
-		pub.publish(t, topicECCC, message(fmt.Sprintf("held-%d", i)))
-	}
+	pub.publishN(t, topicECCC, "held", 5)
 	eventually(t, "enqueue failures", func() bool { return counterValue(s.prom.enqueueErrors) > 0 })
 	if _, err := s.Health(testContext(t)); err == nil {
 		t.Error("healthy while Redis is down")
 	}
 	r.Start()
-	if got := waitQueued(t, rdb, 5); len(got) != 5 {
-		t.Fatalf("%d tasks, want 5", len(got))
-	}
+	wantQueued(t, rdb, 5)
 	// The command channel is back too, and commands apply again.
 	eventually(t, "command channel re-subscribed", func() bool {
 		return strings.Count(s.logs.String(), "Listening for subscription commands") >= 2
@@ -177,17 +160,13 @@ func TestRedisDownLosesNothing(t *testing.T) {
 	// The subscriber stops while Redis is down: the messages stay with the
 	// broker, unacknowledged.
 	r.Stop()
-	for i := range 5 {
-		pub.publish(t, topicECCC, message(fmt.Sprintf("kept-%d", i)))
-	}
+	pub.publishN(t, topicECCC, "kept", 5)
 	before := counterValue(s.prom.enqueueErrors)
 	eventually(t, "enqueue failures", func() bool { return counterValue(s.prom.enqueueErrors) > before })
 	s.stop()
 	r.Start()
 	startSubscriber(t, cfg, "host-redis-down")
-	if got := waitQueued(t, rdb, 10); len(got) != 10 {
-		t.Fatalf("%d tasks, want 10", len(got))
-	}
+	wantQueued(t, rdb, 10)
 }
 
 // Two replicas in one shared-subscription group split the messages: each
@@ -206,12 +185,8 @@ func TestSharedSubscriptionSplitsMessages(t *testing.T) {
 
 	pub := newPublisher(t, m)
 	const n = 100
-	for i := range n {
-		pub.publish(t, topicECCC, message(fmt.Sprintf("shared-%d", i)))
-	}
-	if got := waitQueued(t, rdb, n); len(got) != n {
-		t.Fatalf("%d tasks, want %d", len(got), n)
-	}
+	pub.publishN(t, topicECCC, "shared", n)
+	wantQueued(t, rdb, n)
 	eventually(t, "every message handled", func() bool { return a.count(resultQueued)+b.count(resultQueued) == n })
 	ra, rb := a.received.Load(), b.received.Load()
 	if ra == 0 || rb == 0 || ra+rb != n {
@@ -234,16 +209,6 @@ func withWSSListener(port int) testsvc.MosquittoOption {
 			"keyfile "+filepath.Join(m.Dir, "server-key.pem"),
 		)(m)
 	}
-}
-
-func freeTestPort(t *testing.T) int {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
 }
 
 // A subscription deleted while the subscriber was stopped: the broker session
