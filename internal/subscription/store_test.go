@@ -131,21 +131,10 @@ func TestStoreConcurrentCreateOnNewTopic(t *testing.T) {
 	const n = 100
 	topic := "origin/a/wis2/fr-meteofrance/data/core/#"
 
-	var wg sync.WaitGroup
-	errs := make(chan error, n)
-	for range n {
-		wg.Go(func() {
-			_, _, err := st.Create(ctx, subscription.Subscription{Topic: topic})
-			errs <- err
-		})
-	}
-	wg.Wait()
-	close(errs)
-	for err := range errs {
-		if err != nil {
-			t.Fatal(err)
-		}
-	}
+	concurrently(t, n, func(int) error {
+		_, _, err := st.Create(ctx, subscription.Subscription{Topic: topic})
+		return err
+	})
 	counts := map[any]int{}
 	for i := range n {
 		c := next()
@@ -174,6 +163,29 @@ func TestStoreListSkipsBrokenRecords(t *testing.T) {
 	}
 }
 
+// concurrently calls f(0) … f(n-1) in n goroutines at once and fails the
+// test if any returns an error.
+func concurrently(t *testing.T, n int, f func(i int) error) {
+	t.Helper()
+	var wg sync.WaitGroup
+	errs := make(chan error, n)
+	for i := range n {
+		wg.Go(func() { errs <- f(i) })
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// rules is the part of a subscription filter the update test changes.
+type rules struct {
+	Rules []map[string]any `json:"rules"`
+}
+
 func assertJSON(t *testing.T, got, want map[string]any) {
 	t.Helper()
 	g, _ := json.Marshal(got)
@@ -197,36 +209,21 @@ func TestStoreConcurrentUpdatesAllApply(t *testing.T) {
 	// Each updater appends its own rule to the filter: with a lost update
 	// (no compare-and-set) some rules would be missing at the end.
 	const n = 10
-	var wg sync.WaitGroup
-	errs := make(chan error, n)
-	for i := range n {
-		wg.Go(func() {
-			_, err := st.Update(ctx, sub.ID, func(s subscription.Subscription) (subscription.Subscription, error) {
-				var f struct {
-					Rules []map[string]any `json:"rules"`
-				}
-				_ = json.Unmarshal(s.Filter, &f)
-				f.Rules = append(f.Rules, map[string]any{"id": fmt.Sprint(i)})
-				s.Filter, _ = json.Marshal(f)
-				return s, nil
-			})
-			errs <- err
+	concurrently(t, n, func(i int) error {
+		_, err := st.Update(ctx, sub.ID, func(s subscription.Subscription) (subscription.Subscription, error) {
+			var f rules
+			_ = json.Unmarshal(s.Filter, &f)
+			f.Rules = append(f.Rules, map[string]any{"id": fmt.Sprint(i)})
+			s.Filter, _ = json.Marshal(f)
+			return s, nil
 		})
-	}
-	wg.Wait()
-	close(errs)
-	for err := range errs {
-		if err != nil {
-			t.Fatal(err)
-		}
-	}
+		return err
+	})
 	got, err := st.Get(ctx, sub.ID)
 	if err != nil {
 		t.Fatal(err)
 	}
-	var f struct {
-		Rules []map[string]any `json:"rules"`
-	}
+	var f rules
 	if err := json.Unmarshal(got.Filter, &f); err != nil || len(f.Rules) != n {
 		t.Fatalf("filter after %d concurrent updates: %s", n, got.Filter)
 	}
