@@ -61,7 +61,8 @@ var (
 
 // Tracker reads and writes the dedup state.
 type Tracker struct {
-	rdb      redis.Scripter
+	rdb      redis.Cmdable
+	batch    *batcher      // claims and finishes of concurrent tasks share round trips
 	ttl      time.Duration // dedup keys (REDIS_TTL_SECONDS)
 	lockTTL  time.Duration // lock (REDIS_MESSAGE_LOCK)
 	filesTTL time.Duration // stored-path sets: as long as files are kept
@@ -69,7 +70,7 @@ type Tracker struct {
 
 // New returns a Tracker. filesTTL should cover the retention period (0 =
 // files are kept forever: the sets then expire after 30 days).
-func New(rdb redis.Scripter, ttl, lockTTL, filesTTL time.Duration) *Tracker {
+func New(rdb redis.Cmdable, ttl, lockTTL, filesTTL time.Duration) *Tracker {
 	if ttl <= 0 {
 		ttl = time.Hour
 	}
@@ -79,7 +80,7 @@ func New(rdb redis.Scripter, ttl, lockTTL, filesTTL time.Duration) *Tracker {
 	if filesTTL <= 0 {
 		filesTTL = 30 * 24 * time.Hour
 	}
-	return &Tracker{rdb: rdb, ttl: ttl, lockTTL: lockTTL, filesTTL: max(filesTTL, ttl)}
+	return &Tracker{rdb: rdb, batch: &batcher{rdb: rdb}, ttl: ttl, lockTTL: lockTTL, filesTTL: max(filesTTL, ttl)}
 }
 
 // Claim is the result of Tracker.Claim.
@@ -130,7 +131,12 @@ func (t *Tracker) Claim(ctx context.Context, j Job, wantFiles bool) (Claim, []st
 		skippedField, duplicateField,
 		time.Now().UTC().Format(time.RFC3339Nano), want,
 	}
-	res, err := claimScript.Run(ctx, t.rdb, keys, args...).Slice()
+	if err := ctx.Err(); err != nil {
+		return Busy, nil, fmt.Errorf("claim %s: %w", j.DataID, err)
+	}
+	// Once sent, the claim completes even if ctx ends: its lock is then
+	// released by the caller's Finish.
+	res, err := t.batch.run(claimScript, keys, args...).Slice()
 	if err != nil {
 		return Busy, nil, fmt.Errorf("claim %s: %w", j.DataID, err)
 	}
@@ -175,7 +181,8 @@ type Result struct {
 }
 
 // Finish releases the lock (if still ours) and writes the trackers and the
-// metric increments atomically, in one round trip.
+// metric increments atomically, in one round trip (shared with other tasks'
+// scripts under load). It completes even if ctx ends.
 func (t *Tracker) Finish(ctx context.Context, j Job, r Result) error {
 	keys := []string{
 		LockPrefix + j.DataID,
@@ -203,7 +210,7 @@ func (t *Tracker) Finish(ctx context.Context, j Job, r Result) error {
 	for _, m := range r.Metrics {
 		args = append(args, metrics.Key(m.Name), m.HashField(), m.Value)
 	}
-	if err := finishScript.Run(ctx, t.rdb, keys, args...).Err(); err != nil && err != redis.Nil {
+	if err := t.batch.run(finishScript, keys, args...).Err(); err != nil && err != redis.Nil {
 		return fmt.Errorf("record %s: %w", j.MsgID, err)
 	}
 	return nil
