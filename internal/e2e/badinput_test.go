@@ -46,10 +46,9 @@ func TestBadInputNeverStopsTheStack(t *testing.T) {
 	}
 
 	good := func(name string) (note, []byte) {
-		path := "/data/" + centre + "/" + name
 		body := randomBytes(2048)
-		s.cacheA.Put(path, body)
-		return newNote(centre, name, s.cacheA.URL(path), body), body
+		n, _ := s.cachedNote(centre, name, body)
+		return n, body
 	}
 	var cases []badCase
 	add := func(name string, n note, reasons ...string) {
@@ -105,15 +104,10 @@ func TestBadInputNeverStopsTheStack(t *testing.T) {
 		add("wrong length", n, "length_mismatch")
 	}
 	{
-		name := "oversize.bin"
-		path := "/data/" + centre + "/" + name
 		body := randomBytes(2 * maxBytes)
-		s.cacheA.Put(path, body)
-		add("oversize with length", newNote(centre, name, s.cacheA.URL(path), body), "too_large")
-		name = "oversize_nolength.bin"
-		path = "/data/" + centre + "/" + name
-		s.cacheA.Put(path, body)
-		n := newNote(centre, name, s.cacheA.URL(path), body)
+		n, _ := s.cachedNote(centre, "oversize.bin", body)
+		add("oversize with length", n, "too_large")
+		n, _ = s.cachedNote(centre, "oversize_nolength.bin", body)
 		n.Length = 0
 		add("oversize without length", n, "too_large")
 	}

@@ -21,16 +21,33 @@ func (s *stack) putFiles(t testing.TB, pub *publisher, channel, centre, target, 
 	var want []expectation
 	for i := range count {
 		name := fmt.Sprintf("%s_%03d.bin", prefix, i)
-		path := "/data/" + centre + "/" + name
 		body := randomBytes(size)
-		s.cacheA.Put(path, body)
+		nt, path := s.cachedNote(centre, name, body)
 		if r != nil {
 			s.cacheA.Always(path, *r)
 		}
-		pub.MustPublish(t, dataTopic(channel, centre), newNote(centre, name, s.cacheA.URL(path), body).JSON())
+		pub.MustPublish(t, dataTopic(channel, centre), nt.JSON())
 		want = append(want, expectation{target, name, body})
 	}
 	return want
+}
+
+// cachedNote stores body on cache A at /data/<centre>/<name> and returns the
+// notification that announces it, and its path on the cache.
+func (s *stack) cachedNote(centre, name string, body []byte) (note, string) {
+	path := "/data/" + centre + "/" + name
+	s.cacheA.Put(path, body)
+	return newNote(centre, name, s.cacheA.URL(path), body), path
+}
+
+// waitInFlight waits until cache A has had at least n requests: downloads
+// are under way.
+func (s *stack) waitInFlight(t testing.TB, what string, n int) {
+	t.Helper()
+	eventually(t, 30*time.Second, what, func() (bool, string) {
+		h := s.cacheA.TotalHits()
+		return h >= n, itoa(h) + " requests so far"
+	}, s)
 }
 
 // strayFiles lists files below target that are not expected final files.
@@ -57,10 +74,7 @@ func TestWorkerKilledDuringDownloads(t *testing.T) {
 	s.subscribe(t, "cache/a/wis2/"+centre+"/#", target)
 	// 32 KiB at 1 KiB per 100 ms: each download takes about 3 s.
 	want := s.putFiles(t, s.pubA, "cache", centre, target, "slow", 12, 32<<10, &reply{chunkDelay: 100 * time.Millisecond})
-	eventually(t, 30*time.Second, "downloads in flight on both workers", func() (bool, string) {
-		h := s.cacheA.TotalHits()
-		return h >= 6, itoa(h) + " requests so far"
-	}, s)
+	s.waitInFlight(t, "downloads in flight on both workers", 6)
 	s.workers[0].Kill(t)
 	// Right after the kill: whatever carries a final name is complete.
 	for _, e := range want {
@@ -112,10 +126,9 @@ func TestBrokerRestartDuringStream(t *testing.T) {
 	for i := range n {
 		for j, pub := range []*publisher{s.pubA, s.pubB} {
 			name := fmt.Sprintf("stream_%d_%03d.bin", j, i)
-			path := "/data/" + centre + "/" + name
 			body := randomBytes(1024)
-			s.cacheA.Put(path, body)
-			msgs = append(msgs, msg{pub, newNote(centre, name, s.cacheA.URL(path), body).JSON()})
+			nt, _ := s.cachedNote(centre, name, body)
+			msgs = append(msgs, msg{pub, nt.JSON()})
 			want = append(want, expectation{target, name, body})
 		}
 	}
@@ -197,10 +210,7 @@ func TestSIGTERMDrainsCleanly(t *testing.T) {
 	const centre, target = "xx-term", "term"
 	s.subscribe(t, "cache/a/wis2/"+centre+"/#", target)
 	want := s.putFiles(t, s.pubA, "cache", centre, target, "drain", 8, 16<<10, &reply{chunkDelay: 100 * time.Millisecond})
-	eventually(t, 30*time.Second, "downloads in flight", func() (bool, string) {
-		h := s.cacheA.TotalHits()
-		return h >= 4, itoa(h) + " requests so far"
-	}, s)
+	s.waitInFlight(t, "downloads in flight", 4)
 	s.workers[0].Stop(t) // asserts exit status 0
 	s.waitFiles(t, 120*time.Second, want)
 

@@ -58,13 +58,12 @@ func TestSubscribeDownloadUnsubscribe(t *testing.T) {
 			target  string
 		}{{s.pubA, "cache", "flow/cache"}, {s.pubB, "origin", "flow-origin"}} {
 			name := fmt.Sprintf("flow_%s_%02d.bin", side.channel, i)
-			path := "/data/" + centre + "/" + name
 			body := randomBytes(10 << 10)
 			if i == 0 {
 				body = sampleBulletin // one real GTS bulletin each
 			}
-			s.cacheA.Put(path, body)
-			side.pub.MustPublish(t, dataTopic(side.channel, centre), newNote(centre, name, s.cacheA.URL(path), body).JSON())
+			nt, path := s.cachedNote(centre, name, body)
+			side.pub.MustPublish(t, dataTopic(side.channel, centre), nt.JSON())
 			want = append(want, expectation{side.target, name, body})
 			paths = append(paths, path)
 		}
@@ -108,19 +107,15 @@ func TestSubscribeDownloadUnsubscribe(t *testing.T) {
 	var gone []string
 	var marker []expectation
 	for i, pub := range []*publisher{s.pubA, s.pubB} {
-		name := fmt.Sprintf("flow_after_delete_%d.bin", i)
-		path := "/data/" + centre + "/" + name
-		body := randomBytes(1024)
-		s.cacheA.Put(path, body)
-		pub.MustPublish(t, dataTopic("origin", centre), newNote(centre, name, s.cacheA.URL(path), body).JSON())
+		nt, path := s.cachedNote(centre, fmt.Sprintf("flow_after_delete_%d.bin", i), randomBytes(1024))
+		pub.MustPublish(t, dataTopic("origin", centre), nt.JSON())
 		gone = append(gone, path)
 	}
 	for i, pub := range []*publisher{s.pubA, s.pubB} {
 		name := fmt.Sprintf("flow_marker_%d.bin", i)
-		path := "/data/" + centre + "/" + name
 		body := randomBytes(1024)
-		s.cacheA.Put(path, body)
-		pub.MustPublish(t, dataTopic("cache", centre), newNote(centre, name, s.cacheA.URL(path), body).JSON())
+		nt, _ := s.cachedNote(centre, name, body)
+		pub.MustPublish(t, dataTopic("cache", centre), nt.JSON())
 		marker = append(marker, expectation{"flow/cache", name, body})
 	}
 	s.waitFiles(t, 30*time.Second, marker)
