@@ -200,10 +200,7 @@ func TestSameMessageFromTwoBrokersIsOneTask(t *testing.T) {
 // Malformed payloads are counted (Redis skipped_total by reason and the
 // local counter) and the loop goes on.
 func TestMalformedMessagesAreCountedAndSkipped(t *testing.T) {
-	r := testsvc.StartRedis(t)
-	m := testsvc.StartMosquitto(t)
-	rdb := r.Client(t)
-	storeSubscription(t, rdb, subscription.Subscription{ID: "s", Topic: filterECCC})
+	r, m, rdb := startWithECCC(t)
 	s := startSubscriber(t, testConfig(r, m), "host-malformed")
 	s.waitSubscribed(t, filterECCC)
 

@@ -240,6 +240,17 @@ func wantQueued(t testing.TB, rdb *redis.Client, n int) {
 	}
 }
 
+// startWithECCC starts Redis and mosquitto, with one subscription ("s", to
+// filterECCC) stored, and returns them and a client of Redis database 0.
+func startWithECCC(t *testing.T) (*testsvc.Redis, *testsvc.Mosquitto, *redis.Client) {
+	t.Helper()
+	r := testsvc.StartRedis(t)
+	m := testsvc.StartMosquitto(t)
+	rdb := r.Client(t)
+	storeSubscription(t, rdb, subscription.Subscription{ID: "s", Topic: filterECCC})
+	return r, m, rdb
+}
+
 // storeSubscription writes a subscription to the hash, as the API does.
 func storeSubscription(t testing.TB, rdb *redis.Client, s subscription.Subscription) {
 	t.Helper()

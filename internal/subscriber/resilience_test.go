@@ -68,10 +68,7 @@ func TestTLSRequiresTrustedCertificate(t *testing.T) {
 // QoS 1 messages published while the subscriber is stopped are delivered
 // when it starts again with the same client id (persistent session).
 func TestRestartReceivesMessagesPublishedWhileDown(t *testing.T) {
-	r := testsvc.StartRedis(t)
-	m := testsvc.StartMosquitto(t)
-	rdb := r.Client(t)
-	storeSubscription(t, rdb, subscription.Subscription{ID: "s", Topic: filterECCC})
+	r, m, rdb := startWithECCC(t)
 	cfg := testConfig(r, m)
 	first := startSubscriber(t, cfg, "host-restart")
 	first.waitSubscribed(t, filterECCC)
@@ -90,10 +87,7 @@ func TestRestartReceivesMessagesPublishedWhileDown(t *testing.T) {
 // (including a filter added while the broker was down) and the stream goes
 // on with no loss.
 func TestBrokerRestart(t *testing.T) {
-	r := testsvc.StartRedis(t)
-	m := testsvc.StartMosquitto(t)
-	rdb := r.Client(t)
-	storeSubscription(t, rdb, subscription.Subscription{ID: "s", Topic: filterECCC})
+	r, m, rdb := startWithECCC(t)
 	s := startSubscriber(t, testConfig(r, m), "host-broker-restart")
 
 	s.waitSubscribed(t, filterECCC)
@@ -132,10 +126,7 @@ func TestBrokerRestart(t *testing.T) {
 // while Redis is away are queued once it returns; if the subscriber stops
 // meanwhile, the broker keeps them and the next start queues them.
 func TestRedisDownLosesNothing(t *testing.T) {
-	r := testsvc.StartRedis(t)
-	m := testsvc.StartMosquitto(t)
-	rdb := r.Client(t)
-	storeSubscription(t, rdb, subscription.Subscription{ID: "s", Topic: filterECCC})
+	r, m, rdb := startWithECCC(t)
 	cfg := testConfig(r, m)
 	s := startSubscriber(t, cfg, "host-redis-down")
 	s.waitSubscribed(t, filterECCC)
@@ -172,10 +163,7 @@ func TestRedisDownLosesNothing(t *testing.T) {
 // Two replicas in one shared-subscription group split the messages: each
 // message is delivered to one of them, and every message becomes a task.
 func TestSharedSubscriptionSplitsMessages(t *testing.T) {
-	r := testsvc.StartRedis(t)
-	m := testsvc.StartMosquitto(t)
-	rdb := r.Client(t)
-	storeSubscription(t, rdb, subscription.Subscription{ID: "s", Topic: filterECCC})
+	r, m, rdb := startWithECCC(t)
 	cfg := testConfig(r, m)
 	cfg.ShareGroup = "wis2dl"
 	a := startSubscriber(t, cfg, "replica-a")
