@@ -91,11 +91,18 @@ func serve(ctx context.Context, cfg config.WorkerConfig, stdout io.Writer) error
 		}
 	}
 	lanes := make([]*asynq.Server, 0, 4)
-	for _, conc := range laneConcurrency(cfg.Concurrency) {
+	for i, conc := range laneConcurrency(cfg.Concurrency) {
+		poll := pollInterval(cfg.PollInterval)
+		if i > 0 {
+			// Only the first lane polls an empty queue at
+			// WORKER_POLL_INTERVAL; the others join a burst a little
+			// later and cost less while the feed is quiet.
+			poll *= extraLanePollFactor
+		}
 		lanes = append(lanes, asynq.NewServerFromRedisClient(clients.Queue, asynq.Config{
 			Concurrency:              conc,
 			Queues:                   map[string]int{cfg.Queue: 1},
-			TaskCheckInterval:        pollInterval(cfg.PollInterval),
+			TaskCheckInterval:        poll,
 			DelayedTaskCheckInterval: delayedCheckInterval,
 			RetryDelayFunc:           download.RetryDelay,
 			IsFailure:                download.IsFailure,
@@ -184,6 +191,9 @@ func serve(ctx context.Context, cfg config.WorkerConfig, stdout io.Writer) error
 // tasksPerLane tasks of WORKER_CONCURRENCY, all on the same queue and
 // handler (the per-host limit and caches are shared).
 const tasksPerLane = 8
+
+// extraLanePollFactor slows the idle polling of every lane but the first.
+const extraLanePollFactor = 4
 
 // laneConcurrency splits the worker's concurrency over its lanes.
 func laneConcurrency(total int) []int {
