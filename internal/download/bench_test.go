@@ -160,10 +160,18 @@ func benchWorker(b *testing.B, size int64) {
 	b.ResetTimer()
 	cpu0 := takeCPU(b, e.rdb)
 	start := time.Now()
-	lanes, _ := strconv.Atoi(os.Getenv("WIS2_BENCH_LANES"))
-	for range max(lanes, 1) {
+	// Like the worker binary, one asynq server per 8 concurrent tasks
+	// (WIS2_BENCH_LANES overrides), sharing the handler.
+	lanes := (e.cfg.Concurrency + 7) / 8
+	if n, _ := strconv.Atoi(os.Getenv("WIS2_BENCH_LANES")); n > 0 {
+		lanes = n
+	}
+	conc := e.cfg.Concurrency
+	e.cfg.Concurrency = max(conc/lanes, 1)
+	for range lanes {
 		e.startServer(nil)
 	}
+	e.cfg.Concurrency = conc
 	ctx := context.Background()
 	field := metrics.Labels{"status": "success"}.Field()
 	for {
