@@ -91,14 +91,10 @@ func serve(ctx context.Context, cfg config.WorkerConfig, stdout io.Writer) error
 		}
 	}
 	lanes := make([]*asynq.Server, 0, 4)
-	for i, conc := range laneConcurrency(cfg.Concurrency) {
+	for _, conc := range laneConcurrency(cfg.Concurrency) {
+		// Every lane polls an idle queue: the first to wake takes a new
+		// task, so two lanes halve the wait on a quiet feed.
 		poll := pollInterval(cfg.PollInterval)
-		if i > 0 {
-			// Only the first lane polls an empty queue at
-			// WORKER_POLL_INTERVAL; the others join a burst a little
-			// later and cost less while the feed is quiet.
-			poll *= extraLanePollFactor
-		}
 		lanes = append(lanes, asynq.NewServerFromRedisClient(clients.Queue, asynq.Config{
 			Concurrency:              conc,
 			Queues:                   map[string]int{cfg.Queue: 1},
@@ -191,9 +187,6 @@ func serve(ctx context.Context, cfg config.WorkerConfig, stdout io.Writer) error
 // tasksPerLane tasks of WORKER_CONCURRENCY, all on the same queue and
 // handler (the per-host limit and caches are shared).
 const tasksPerLane = 8
-
-// extraLanePollFactor slows the idle polling of every lane but the first.
-const extraLanePollFactor = 4
 
 // laneConcurrency splits the worker's concurrency over its lanes.
 func laneConcurrency(total int) []int {
