@@ -14,7 +14,6 @@ import (
 
 	"github.com/hibiken/asynq"
 
-	"github.com/wmo-im/wis2downloader/internal/buildinfo"
 	"github.com/wmo-im/wis2downloader/internal/cli"
 	"github.com/wmo-im/wis2downloader/internal/config"
 	"github.com/wmo-im/wis2downloader/internal/download"
@@ -38,35 +37,27 @@ const (
 	shutdownTimeout = 20 * time.Second
 )
 
-func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	mode, err := cli.Parse(config.Worker, args, stdout)
-	if err != nil || mode == cli.Version {
+func run(ctx context.Context, args []string, getenv func(string) string, stdout, _ io.Writer) error {
+	cfg, logger, ok, err := cli.Program[config.WorkerConfig]{
+		Service: config.Worker,
+		Load:    config.LoadWorker,
+		HealthURL: func(c config.WorkerConfig) (string, error) {
+			if c.MetricsPort == 0 {
+				return "", fmt.Errorf("healthcheck needs %s (it is 0)", config.WorkerPort.Name)
+			}
+			return cli.LocalURL("", c.MetricsPort, "/healthz"), nil
+		},
+	}.Start(ctx, args, getenv, stdout)
+	if !ok {
 		return err
 	}
-	src, err := config.NewSource(getenv, ".env")
-	if err != nil {
-		return err
-	}
-	cfg, err := config.LoadWorker(src)
-	if err != nil {
-		return err
-	}
-	if mode == cli.Healthcheck {
-		return cli.CheckHTTP(ctx, "http://127.0.0.1:"+strconv.Itoa(cfg.MetricsPort)+"/healthz")
-	}
-	return serve(ctx, cfg, stdout)
+	return serve(ctx, cfg, logger)
 }
 
 // serve runs the worker until ctx ends (SIGTERM): it then stops taking
 // tasks, lets running downloads finish for up to shutdownTimeout and
 // returns the rest to the queue.
-func serve(ctx context.Context, cfg config.WorkerConfig, stdout io.Writer) error {
-	logger, err := telemetry.NewLogger(stdout, config.Worker, cfg.Log.Level, cfg.Log.Format)
-	if err != nil {
-		return err
-	}
-	logger.Info("starting worker", "version", buildinfo.Version(), "queue", cfg.Queue, "concurrency", cfg.Concurrency,
-		"data_path", cfg.DataPath, "settings", cfg.Settings)
+func serve(ctx context.Context, cfg config.WorkerConfig, logger *slog.Logger) error {
 	clients := redisconn.New(cfg.Redis)
 	defer clients.Close()
 	reg := telemetry.NewRegistry()

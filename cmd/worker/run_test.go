@@ -5,14 +5,12 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -22,32 +20,6 @@ import (
 	"github.com/wmo-im/wis2downloader/internal/tasks"
 	"github.com/wmo-im/wis2downloader/internal/testsvc"
 )
-
-func freePort(t *testing.T) int {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 func TestVersion(t *testing.T) {
 	var out bytes.Buffer
@@ -64,7 +36,7 @@ func TestVersion(t *testing.T) {
 // download still completes and the process then exits cleanly.
 func TestSIGTERMDrains(t *testing.T) {
 	r := testsvc.StartRedis(t)
-	port := freePort(t)
+	port := testsvc.FreePort(t)
 	data := filepath.Join(t.TempDir(), "data")
 	env := map[string]string{
 		"REDIS_HOST": r.Host, "REDIS_PORT": strconv.Itoa(r.Port), "REDIS_PASSWORD": r.Password,
@@ -88,7 +60,7 @@ func TestSIGTERMDrains(t *testing.T) {
 
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	out := &syncBuffer{}
+	out := &testsvc.LogBuffer{}
 	done := make(chan error, 1)
 	go func() { done <- run(ctx, nil, getenv, out, out) }()
 
