@@ -9,10 +9,12 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 [ -f .env ] || sh containers/setup-env.sh
-set -a
-# shellcheck disable=SC1091
-. ./.env
-set +a
+# The binaries read .env themselves (the real environment wins over it), so
+# .env is not sourced here: that would override what the caller set. Only the
+# values this script needs are read from it.
+env_value() { sed -n "s/^$1=//p" .env | tail -n 1 | sed -e 's/^"\(.*\)"$/\1/' -e "s/^'\(.*\)'$/\1/"; }
+export REDIS_PASSWORD="${REDIS_PASSWORD:-$(env_value REDIS_PASSWORD)}"
+[ -n "$REDIS_PASSWORD" ] || { echo "REDIS_PASSWORD is empty in .env: run sh containers/setup-env.sh"; exit 1; }
 
 run_dir=${RUN_DIR:-.run}
 mkdir -p "$run_dir" downloads
@@ -23,7 +25,8 @@ export CONTAINER_DATA_PATH="$PWD/downloads"
 export API_HOST=127.0.0.1 API_PORT=${NATIVE_API_PORT:-5002}
 export UI_HOST=127.0.0.1 UI_PORT=${NATIVE_UI_PORT:-8080}
 export WIS2_SUBSCRIPTION_MANAGER_URL="http://127.0.0.1:${API_PORT}"
-export GLOBAL_BROKER_HOST=${GLOBAL_BROKER_HOST:-globalbroker.meteo.fr}
+gb=${GLOBAL_BROKER_HOST:-$(env_value GLOBAL_BROKER_HOST)}
+export GLOBAL_BROKER_HOST="${gb:-globalbroker.meteo.fr}"
 
 pids=()
 stop() {
