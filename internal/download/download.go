@@ -224,6 +224,15 @@ func (h *Handler) download(ctx context.Context, j *job, targets []accepted, prev
 		}
 	}
 
+	// Files of the previous version under the names about to be written are
+	// replaced by the commit: their bytes are freed too.
+	var overwritten []string
+	for _, rel := range rels {
+		if slices.Contains(previous, rel) {
+			overwritten = append(overwritten, rel)
+		}
+	}
+	freed := h.store.Replaced(overwritten)
 	stored, err := h.store.Commit(tmpName, rels)
 	committed = true
 	if err != nil {
@@ -234,7 +243,6 @@ func (h *Handler) download(ctx context.Context, j *job, targets []accepted, prev
 	}
 	// An update (or a newer copy) replaces the earlier version: remove
 	// files of the previous version stored under other names.
-	var freed int64
 	for _, old := range previous {
 		if !slices.Contains(stored, old) {
 			n, _, err := h.store.Remove(old)

@@ -763,3 +763,27 @@ func TestLockRenewedDuringLongDownload(t *testing.T) {
 		t.Fatal("lock not released")
 	}
 }
+
+// An update stored under the same name as the version it replaces frees the
+// old bytes: disk_downloads_bytes counts only the new file.
+func TestSameNameUpdateFreesOldBytes(t *testing.T) {
+	e := newEnv(t, nil)
+	v1 := append([]byte("BUFR"), bytes.Repeat([]byte("1"), 500)...)
+	v2 := append([]byte("BUFR"), []byte("two")...)
+	s1, s2 := serveBytes(t, v1), serveBytes(t, v2)
+	t1 := time.Now()
+	if err := e.process(notification("id-same-v1", "d/same", s1.URL+"/f.bufr", v1, t1).json(t)); err != nil {
+		t.Fatal(err)
+	}
+	m2 := notification("id-same-v2", "d/same", s2.URL+"/f.bufr", v2, t1.Add(time.Second))
+	m2.link()["rel"] = "update"
+	if err := e.process(m2.json(t)); err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(e.read("synop/"+datePath(t1)+"/de-dwd/f.bufr"), v2) {
+		t.Fatal("update not stored")
+	}
+	if got := e.metric(metrics.DiskDownloads, nil); got != float64(len(v2)) {
+		t.Errorf("disk_downloads_bytes %v, want %d (the overwritten version freed)", got, len(v2))
+	}
+}

@@ -275,6 +275,35 @@ func copyFile(src, dst string) error {
 	return nil
 }
 
+// Replaced returns the bytes that committing over rels frees: the size of
+// each existing regular file whose every hard link is among rels (a file
+// still linked elsewhere keeps its data).
+func (s *Store) Replaced(rels []string) int64 {
+	type inode struct{ dev, ino uint64 }
+	seen := map[inode]uint64{}
+	var freed int64
+	for _, rel := range rels {
+		abs, err := s.Abs(rel)
+		if err != nil {
+			continue
+		}
+		fi, err := os.Lstat(abs)
+		if err != nil || !fi.Mode().IsRegular() {
+			continue
+		}
+		st, ok := fi.Sys().(*syscall.Stat_t)
+		if !ok {
+			continue
+		}
+		k := inode{uint64(st.Dev), uint64(st.Ino)}
+		seen[k]++
+		if seen[k] == uint64(st.Nlink) {
+			freed += fi.Size()
+		}
+	}
+	return freed
+}
+
 // Remove deletes the stored file rel (a deletion notification). It returns
 // the bytes freed (0 when other hard links keep the data) and whether a file
 // was removed; a missing file is not an error.
