@@ -213,3 +213,23 @@ func TestBodyBlocks(t *testing.T) {
 		t.Fatalf("truncated chunked body: %v, want reason %s", err, outcome.Connection)
 	}
 }
+
+// IPv6 addresses that carry an IPv4 address (NAT64 well-known prefix, 6to4)
+// reach that IPv4 host through a translator or relay: they are judged by it.
+func TestPolicyEmbeddedIPv4(t *testing.T) {
+	p, err := ParsePolicy(false, []string{"10.1.2.0/24"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, a := range []string{"64:ff9b::7f00:1", "64:ff9b::a00:1", "64:ff9b::a9fe:a9fe", "64:ff9b::c0a8:101",
+		"2002:7f00:1::1", "2002:a00:1::", "2002:a9fe:a9fe::1"} {
+		if err := p.Check(netip.MustParseAddr(a)); !errors.Is(err, ErrRefusedAddress) {
+			t.Errorf("%s allowed", a)
+		}
+	}
+	for _, a := range []string{"64:ff9b::808:808", "2002:808:808::1", "64:ff9b::a01:203"} {
+		if err := p.Check(netip.MustParseAddr(a)); err != nil {
+			t.Errorf("%s refused: %v", a, err)
+		}
+	}
+}

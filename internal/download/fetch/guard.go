@@ -79,7 +79,31 @@ func (p Policy) Check(a netip.Addr) error {
 	if bad {
 		return fmt.Errorf("%w %s (not a public address; see DOWNLOAD_ALLOW_NETWORKS)", ErrRefusedAddress, a)
 	}
+	if v4, ok := embeddedIPv4(a); ok {
+		if err := p.Check(v4); err != nil {
+			return fmt.Errorf("%s carries %w", a, err)
+		}
+	}
 	return nil
+}
+
+var (
+	nat64   = netip.MustParsePrefix("64:ff9b::/96") // NAT64 well-known prefix (RFC 6052)
+	sixToV4 = netip.MustParsePrefix("2002::/16")    // 6to4 (RFC 3056)
+)
+
+// embeddedIPv4 returns the IPv4 address that a NAT64 or 6to4 address
+// reaches through a translator or relay (on an IPv6-only host with NAT64,
+// 64:ff9b::a00:1 is 10.0.0.1).
+func embeddedIPv4(a netip.Addr) (netip.Addr, bool) {
+	b := a.As16()
+	switch {
+	case nat64.Contains(a):
+		return netip.AddrFrom4([4]byte(b[12:16])), true
+	case sixToV4.Contains(a):
+		return netip.AddrFrom4([4]byte(b[2:6])), true
+	}
+	return netip.Addr{}, false
 }
 
 // control is the net.Dialer Control hook: it runs after DNS resolution for
