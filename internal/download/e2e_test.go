@@ -10,6 +10,7 @@ import (
 	"github.com/hibiken/asynq"
 
 	"github.com/wmo-im/wis2downloader/internal/config"
+	"github.com/wmo-im/wis2downloader/internal/metrics"
 	"github.com/wmo-im/wis2downloader/internal/tasks"
 )
 
@@ -121,4 +122,35 @@ func TestEndToEndAttemptsExhausted(t *testing.T) {
 		t.Fatalf("queue %+v", info)
 	}
 	_ = context.Background()
+}
+
+// A task on asynq's last retry that must wait (another task holds the lock)
+// is recorded as FAILED, not archived by asynq without any record. It
+// happens when DOWNLOAD_MAX_ATTEMPTS exceeds the tasks' asynq MaxRetry+1;
+// the task here is queued with MaxRetry 0 to be on its last retry at once.
+func TestEndToEndWaitOnLastRetryIsRecorded(t *testing.T) {
+	e := newEnv(t, func(c *config.WorkerConfig) { c.MaxAttempts = 30 })
+	s := serveBytes(t, bufrBody)
+	e.rdb.Set(context.Background(), "wis2:notifications:data:lock:e2e/floor", "other-task", time.Minute)
+	raw, _ := json.Marshal(notification("e2e-floor", "e2e/floor", s.URL+"/f.bufr", bufrBody, time.Now()))
+	task, err := tasks.NewDownload(tasks.Download{Topic: testTopic, Broker: "gb", Received: time.Now(),
+		Targets: []tasks.Target{target("sub1", strp("synop"), "")}, Message: raw},
+		"e2e-floor", asynq.Queue(e.cfg.Queue), asynq.MaxRetry(0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := asynq.NewClientFromRedisClient(e.rdb).Enqueue(task); err != nil {
+		t.Fatal(err)
+	}
+	e.startServer(nil)
+	e.waitStatus("e2e-floor", "FAILED")
+	if e.reason("e2e-floor") != "lock_busy" {
+		t.Fatal(e.reason("e2e-floor"))
+	}
+	if got := e.metric(metrics.Notifications, metrics.Labels{"status": "failed"}); got != 1 {
+		t.Fatalf("notifications failed = %v", got)
+	}
+	if s.hits.Load() != 0 {
+		t.Fatal("downloaded while locked")
+	}
 }

@@ -111,7 +111,10 @@ type job struct {
 	// rejectedAfter marks a file every filter rejected after download.
 	rejectedAfter bool
 	maxAtt        int
-	start         time.Time
+	// lastTry marks asynq's last run of the task: asynq archives it after
+	// any error, even one that IsFailure does not count.
+	lastTry bool
+	start   time.Time
 }
 
 // ProcessTask implements asynq.Handler.
@@ -124,6 +127,7 @@ func (h *Handler) ProcessTask(ctx context.Context, t *asynq.Task) error {
 	j.maxAtt = max(h.cfg.MaxAttempts, 1)
 	if ok {
 		j.maxAtt = min(j.maxAtt, maxRetry+1)
+		j.lastTry = retried >= maxRetry
 	}
 
 	p, err := tasks.ParseDownload(t.Payload())
@@ -150,7 +154,15 @@ func (h *Handler) ProcessTask(ctx context.Context, t *asynq.Task) error {
 	j.tj.MsgID = n.ID
 	j.tj.DataID = n.Properties.DataID
 	j.tj.Pubtime = n.Properties.Pubtime
-	return h.process(ctx, j)
+	err = h.process(ctx, j)
+	var e *outcome.Error
+	if j.lastTry && ctx.Err() == nil && errors.As(err, &e) && e.Wait {
+		// A wait (lock busy, disk full) uses up no attempt, but asynq has no
+		// retry left and would archive the task silently: record it as
+		// failed instead (no lock is held after a wait).
+		return h.final(ctx, j, outcome.Failed, e)
+	}
+	return err
 }
 
 func (h *Handler) process(ctx context.Context, j *job) error {
