@@ -31,8 +31,9 @@ func (b *Batcher) Add(name string, l Labels, v float64) {
 	b.mu.Unlock()
 }
 
-// Flush writes what was counted. On error the increments are kept for the
-// next flush, so nothing is lost while Redis is away.
+// Flush writes what was counted. The increments that failed are kept for
+// the next flush, so nothing is lost while Redis is away; the ones Redis
+// applied are not written again.
 func (b *Batcher) Flush(ctx context.Context) error {
 	b.mu.Lock()
 	pending := b.acc
@@ -41,16 +42,19 @@ func (b *Batcher) Flush(ctx context.Context) error {
 	if len(pending) == 0 {
 		return nil
 	}
+	cmds := make(map[seriesKey]*redis.FloatCmd, len(pending))
 	_, err := b.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
 		for k, v := range pending {
-			p.HIncrByFloat(ctx, Key(k.name), k.field, v)
+			cmds[k] = p.HIncrByFloat(ctx, Key(k.name), k.field, v)
 		}
 		return nil
 	})
 	if err != nil {
 		b.mu.Lock()
 		for k, v := range pending {
-			b.acc[k] += v
+			if c := cmds[k]; c == nil || c.Err() != nil {
+				b.acc[k] += v
+			}
 		}
 		b.mu.Unlock()
 	}
