@@ -154,3 +154,33 @@ func TestEndToEndWaitOnLastRetryIsRecorded(t *testing.T) {
 		t.Fatal("downloaded while locked")
 	}
 }
+
+// A download still running when the asynq task timeout approaches (here a
+// stalled server and a 2 s task timeout below DOWNLOAD_TIMEOUT) ends as a
+// timeout attempt counted against DOWNLOAD_MAX_ATTEMPTS, then FAILED, rather
+// than being cut by asynq and retried up to MaxRetry times unrecorded.
+func TestEndToEndTaskDeadlineCountsAsTimeout(t *testing.T) {
+	e := newEnv(t, func(c *config.WorkerConfig) { c.MaxAttempts = 2; c.ReadTimeout = time.Minute })
+	s := serveFunc(t, func(w http.ResponseWriter, r *http.Request) { <-r.Context().Done() })
+	raw, _ := json.Marshal(notification("e2e-deadline", "e2e/deadline", s.URL+"/f.bufr", bufrBody, time.Now()))
+	task, err := tasks.NewDownload(tasks.Download{Topic: testTopic, Broker: "gb", Received: time.Now(),
+		Targets: []tasks.Target{target("sub1", strp("synop"), "")}, Message: raw},
+		"e2e-deadline", asynq.Queue(e.cfg.Queue), asynq.MaxRetry(25), asynq.Timeout(2*time.Second))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := asynq.NewClientFromRedisClient(e.rdb).Enqueue(task); err != nil {
+		t.Fatal(err)
+	}
+	e.startServer(func(int, error, *asynq.Task) time.Duration { return 10 * time.Millisecond })
+	e.waitStatus("e2e-deadline", "FAILED")
+	if e.reason("e2e-deadline") != "timeout" {
+		t.Fatal(e.reason("e2e-deadline"))
+	}
+	if got := e.metric(metrics.Notifications, metrics.Labels{"status": "failed"}); got != 1 {
+		t.Fatalf("notifications failed = %v", got)
+	}
+	if n := s.hits.Load(); n != 2 {
+		t.Fatalf("%d attempts, want DOWNLOAD_MAX_ATTEMPTS=2", n)
+	}
+}

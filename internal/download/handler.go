@@ -117,6 +117,14 @@ type job struct {
 	start   time.Time
 }
 
+// deadlineMargin is how long before the asynq task deadline a task stops,
+// leaving time to record its outcome (at most a tenth of the task timeout).
+const deadlineMargin = 10 * time.Second
+
+// errTaskDeadline is the cause of the context of a task whose asynq
+// deadline is near.
+var errTaskDeadline = errors.New("the task timeout is reached")
+
 // ProcessTask implements asynq.Handler.
 func (h *Handler) ProcessTask(ctx context.Context, t *asynq.Task) error {
 	j := &job{start: h.now(), cache: "unknown"}
@@ -128,6 +136,17 @@ func (h *Handler) ProcessTask(ctx context.Context, t *asynq.Task) error {
 	if ok {
 		j.maxAtt = min(j.maxAtt, maxRetry+1)
 		j.lastTry = retried >= maxRetry
+	}
+
+	// End before asynq's task deadline: past it asynq ignores the handler's
+	// answer and retries the task itself (with no attempt counted against
+	// DOWNLOAD_MAX_ATTEMPTS and nothing recorded), so a download still
+	// running then is ended here as a timeout.
+	if dl, ok := ctx.Deadline(); ok {
+		margin := min(deadlineMargin, time.Until(dl)/10)
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithDeadlineCause(ctx, dl.Add(-margin), errTaskDeadline)
+		defer cancel()
 	}
 
 	p, err := tasks.ParseDownload(t.Payload())
@@ -264,11 +283,15 @@ func (h *Handler) record(ctx context.Context, j *job, r tracker.Result) {
 // PENDING and returns the error for asynq to retry; otherwise FAILED.
 func (h *Handler) retryOrFail(ctx context.Context, j *job, err error, locked bool) error {
 	if ctx.Err() != nil {
-		// Shutdown or task timeout: release the lock, asynq requeues or retries.
-		if locked {
-			h.record(ctx, j, tracker.Result{Status: outcome.Pending, Reason: outcome.Interrupted})
+		if !errors.Is(context.Cause(ctx), errTaskDeadline) {
+			// Shutdown: release the lock, asynq requeues the task.
+			if locked {
+				h.record(ctx, j, tracker.Result{Status: outcome.Pending, Reason: outcome.Interrupted})
+			}
+			return fmt.Errorf("interrupted: %w", err)
 		}
-		return fmt.Errorf("interrupted: %w", err)
+		// The task timeout: an attempt that timed out.
+		err = outcome.Retryable(outcome.Timeout, fmt.Errorf("%w: %w", errTaskDeadline, err))
 	}
 	e := outcome.As(err)
 	if e.Reason == outcome.HTTP404 && !e.Retry && h.early(j) {

@@ -70,7 +70,7 @@ const (
 	Storage           Reason = "storage"            // cannot write below the data root
 	LockBusy          Reason = "lock_busy"          // another worker downloads the same data (waits)
 	Internal          Reason = "internal"           // unexpected error (a bug)
-	Interrupted       Reason = "interrupted"        // shutdown or task timeout (tracker only; the task is requeued)
+	Interrupted       Reason = "interrupted"        // shutdown (tracker only; the task is requeued)
 )
 
 // Error is a classified failure. Retry marks errors worth another attempt
