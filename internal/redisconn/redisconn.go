@@ -21,8 +21,12 @@ func Options(c config.Redis, db int) *redis.Options {
 		DialTimeout:  c.DialTimeout,
 		ReadTimeout:  c.Timeout,
 		WriteTimeout: c.Timeout,
-		// Fail fast on a dead server; callers retry on their own schedule.
-		MaxRetries: 1,
+		// No transparent retries (-1; 0 would mean go-redis' default of 3):
+		// a command or pipeline that failed after Redis ran it (e.g. a read
+		// timeout) must not run twice, since HINCRBYFLOAT and the worker's
+		// finish script are not idempotent. Callers retry on their own
+		// schedule: the subscriber's enqueue loop, asynq's task retries.
+		MaxRetries: -1,
 	}
 }
 
