@@ -112,16 +112,23 @@ func TestEndToEndAttemptsExhausted(t *testing.T) {
 	if e.reason("e2e-503") != "http_5xx" {
 		t.Fatal(e.reason("e2e-503"))
 	}
-	// The failed task is archived (SkipRetry), not retried again.
+	// The failed task is archived (SkipRetry), not retried again. The
+	// tracker is written before the handler returns and asynq archives the
+	// task just after, so wait for the archive.
 	insp := asynq.NewInspectorFromRedisClient(e.rdb)
-	info, err := insp.GetQueueInfo(e.cfg.Queue)
-	if err != nil {
-		t.Fatal(err)
+	var info *asynq.QueueInfo
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		var err error
+		if info, err = insp.GetQueueInfo(e.cfg.Queue); err != nil {
+			t.Fatal(err)
+		}
+		if info.Active == 0 || time.Now().After(deadline) {
+			break
+		}
 	}
 	if info.Archived != 1 || info.Retry != 0 {
 		t.Fatalf("queue %+v", info)
 	}
-	_ = context.Background()
 }
 
 // A task on asynq's last retry that must wait (another task holds the lock)
