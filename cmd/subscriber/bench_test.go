@@ -33,11 +33,7 @@ import (
 // It reports msgs/s and the subscriber's peak resident memory (VmHWM).
 // Run with e.g. -bench BrokerToQueue -benchtime 20000x.
 func BenchmarkBrokerToQueue(b *testing.B) {
-	bin := filepath.Join(b.TempDir(), "subscriber")
-	build := exec.Command("go", "build", "-o", bin, ".")
-	if out, err := build.CombinedOutput(); err != nil {
-		b.Fatalf("go build: %v\n%s", err, out)
-	}
+	bin := filepath.Join(testsvc.Build(b, "subscriber"), "subscriber")
 	for _, mode := range []string{"backlog", "live"} {
 		b.Run(mode, func(b *testing.B) { benchBrokerToQueue(b, bin, mode == "live") })
 	}

@@ -55,10 +55,7 @@ func (p *pattern) Read(buf []byte) (int, error) {
 // loopback HTTP server in this process, and reports files/s, MB/s and the
 // worker process's peak RSS (VmHWM).
 func benchProcess(b *testing.B, size int64) {
-	bin := filepath.Join(b.TempDir(), "worker")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		b.Fatalf("build: %v\n%s", err, out)
-	}
+	bin := filepath.Join(testsvc.Build(b, "worker"), "worker")
 	r := testsvc.StartRedis(b, testsvc.RedisConfig("appendfsync everysec"))
 	rdb := r.Client(b)
 	h := sha512.New()

@@ -28,10 +28,7 @@ func TestSIGKILLLeavesNoPartialFile(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds the worker binary")
 	}
-	bin := filepath.Join(t.TempDir(), "worker")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("build: %v\n%s", err, out)
-	}
+	bin := filepath.Join(testsvc.Build(t, "worker"), "worker")
 	r := testsvc.StartRedis(t)
 	data := filepath.Join(t.TempDir(), "data")
 	body := append([]byte("BUFR"), bytes.Repeat([]byte("z"), 100000)...)

@@ -10,10 +10,10 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"strings"
 	"testing"
+
+	"github.com/wmo-im/wis2downloader/internal/testsvc"
 )
 
 // services are the binaries under cmd/ that the suite runs.
@@ -54,39 +54,11 @@ func run(m *testing.M) int {
 	}
 	defer os.RemoveAll(dir)
 	binDir = dir
-	if err := buildBinaries(dir); err != nil {
+	if err := testsvc.BuildServices(dir, services...); err != nil {
 		fmt.Fprintf(os.Stderr, "e2e: %v\n", err)
 		return 1
 	}
 	return m.Run()
-}
-
-// buildBinaries runs one go build for every service from the module root.
-func buildBinaries(dir string) error {
-	out, err := exec.Command("go", "env", "GOMOD").Output()
-	if err != nil {
-		return fmt.Errorf("go env GOMOD: %w", err)
-	}
-	gomod := strings.TrimSpace(string(out))
-	if gomod == "" || gomod == os.DevNull {
-		return fmt.Errorf("not inside the module (go env GOMOD = %q)", gomod)
-	}
-	root := filepath.Dir(gomod)
-	args := []string{"build", "-o", dir + string(os.PathSeparator)}
-	for _, s := range services {
-		args = append(args, "./cmd/"+s)
-	}
-	cmd := exec.Command("go", args...)
-	cmd.Dir = root
-	if out, err := cmd.CombinedOutput(); err != nil {
-		return fmt.Errorf("building the services failed (go %s in %s): %w\n%s", strings.Join(args, " "), root, err, out)
-	}
-	for _, s := range services {
-		if _, err := os.Stat(filepath.Join(dir, s)); err != nil {
-			return fmt.Errorf("go build produced no %s binary: %w", s, err)
-		}
-	}
-	return nil
 }
 
 // loadSamples reads the notification template and its data file.

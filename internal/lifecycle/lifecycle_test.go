@@ -32,12 +32,8 @@ func TestMain(m *testing.M) {
 		os.Exit(1)
 	}
 	binDir = dir
-	args := []string{"build", "-o", dir + "/"}
-	for _, s := range services {
-		args = append(args, "github.com/wmo-im/wis2downloader/cmd/"+s)
-	}
-	if out, err := exec.Command("go", args...).CombinedOutput(); err != nil {
-		fmt.Fprintf(os.Stderr, "go build: %v\n%s", err, out)
+	if err := testsvc.BuildServices(dir, services...); err != nil {
+		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
 	code := m.Run()

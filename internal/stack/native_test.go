@@ -38,10 +38,8 @@ func TestMakeRunStartsTheStackNatively(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	build := exec.Command("go", "build", "-o", filepath.Join(dir, "bin")+"/", "./cmd/subscriber", "./cmd/api", "./cmd/worker", "./cmd/ui")
-	build.Dir = root
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
+	if err := testsvc.BuildServices(filepath.Join(dir, "bin"), "subscriber", "api", "worker", "ui"); err != nil {
+		t.Fatal(err)
 	}
 
 	mq := testsvc.StartMosquitto(t)
